@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds the Worker (build/index.js + build/index_bg.wasm) with worker-build, using the
+# wasm-bindgen, wasm-opt and esbuild this project installs (scripts/install.sh), since
+# worker-build's own downloads come from hosts that may be unreachable.
+# Skips the build when build/ is newer than every input.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/toolchain-env.sh
+
+stamp=build/.stamp
+if [[ -f $stamp && -z "${FORCE_BUILD:-}" ]]; then
+  newer=$(find src config Cargo.toml Cargo.lock -newer "$stamp" -print -quit)
+  if [[ -z $newer ]]; then
+    echo "build: up to date (build/index.js)"
+    exit 0
+  fi
+fi
+worker-build --release
+touch "$stamp"
+ls -l build/index.js build/index_bg.wasm 2>/dev/null | awk '{print "build:", $5, $9}'

@@ -1,0 +1,153 @@
+//! Braze's documented rules for what `/users/track` accepts, applied before anything is sent.
+
+use serde_json::{Map, Number, Value};
+
+/// Longest string Braze accepts as a property or custom attribute value, in characters.
+pub const MAX_STRING_CHARS: usize = 255;
+/// Longest property key or event name.
+pub const MAX_NAME_CHARS: usize = 255;
+/// The properties object of one event must stay under 50 KB.
+pub const MAX_PROPERTIES_BYTES: usize = 50_000;
+/// Property keys Braze reserves on events.
+const RESERVED_PROPERTY_KEYS: [&str; 2] = ["time", "event_name"];
+/// Prefix given to a reserved key so its value still reaches Braze.
+const RESERVED_KEY_PREFIX: &str = "extole_";
+/// Integers beyond this lose precision in a JSON double: sent as strings instead.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+/// Property set on an event whose properties had to be cut to fit Braze's size limit.
+pub const TRUNCATED_MARKER: &str = "extole_properties_truncated";
+
+/// Whether `key` may name an event property or custom attribute.
+pub fn is_valid_key(key: &str) -> bool {
+    !key.is_empty() && !key.starts_with('$') && key.chars().count() <= MAX_NAME_CHARS
+}
+
+/// Cuts `text` to Braze's string limit on a character boundary.
+pub fn clip_string(text: &str) -> String {
+    match text.char_indices().nth(MAX_STRING_CHARS) {
+        Some((byte, _)) => text[..byte].to_string(),
+        None => text.to_string(),
+    }
+}
+
+/// Cleans event properties to Braze's rules: invalid keys dropped, reserved keys prefixed,
+/// long strings clipped, unsafe numbers stringified, and the whole object kept under 50 KB
+/// by dropping the largest values first.
+pub fn clean_properties(properties: Map<String, Value>) -> Map<String, Value> {
+    let mut cleaned: Map<String, Value> = properties
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let key = if RESERVED_PROPERTY_KEYS.contains(&key.as_str()) { format!("{RESERVED_KEY_PREFIX}{key}") } else { key };
+            is_valid_key(&key).then(|| {
+                let value = clean_value(&key, value);
+                (key, value)
+            })
+        })
+        .collect();
+    fit_size(&mut cleaned);
+    cleaned
+}
+
+fn clean_value(key: &str, value: Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(clip_string(&s)),
+        Value::Number(n) => clean_number(key, n),
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| clean_value(key, v)).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter().filter(|(k, _)| is_valid_key(k)).map(|(k, v)| {
+                let v = clean_value(&k, v);
+                (k, v)
+            }).collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Ids and integers past 2^53 would be rounded by a JSON double somewhere downstream; a
+/// number that is not a finite double cannot be sent at all. Both go as exact strings.
+fn clean_number(key: &str, n: Number) -> Value {
+    let is_id = key == "id" || key.ends_with("_id");
+    let unsafe_integer = match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => u > MAX_SAFE_INTEGER,
+        (None, Some(i)) => i.unsigned_abs() > MAX_SAFE_INTEGER,
+        (None, None) => n.as_f64().is_none_or(|f| !f.is_finite()) || looks_integral(&n),
+    };
+    if (is_id && n.as_f64().is_some_and(|f| f.fract() == 0.0)) || unsafe_integer {
+        Value::String(n.to_string())
+    } else {
+        Value::Number(n)
+    }
+}
+
+/// An integer written without a fraction or exponent, too large for i64/u64.
+fn looks_integral(n: &Number) -> bool {
+    n.to_string().trim_start_matches('-').bytes().all(|b| b.is_ascii_digit())
+}
+
+fn fit_size(properties: &mut Map<String, Value>) {
+    // Serialised size of one `"key":value,` entry; the object is the sum plus its braces.
+    let json_len = |v: &Value| serde_json::to_vec(v).map_or(MAX_PROPERTIES_BYTES, |b| b.len());
+    let entry_size = |k: &String, v: &Value| json_len(&Value::String(k.clone())) + json_len(v) + 2;
+    let mut entries: Vec<(usize, String)> = properties.iter().map(|(k, v)| (entry_size(k, v), k.clone())).collect();
+    let mut total: usize = entries.iter().map(|(size, _)| size).sum::<usize>() + 2;
+    if total < MAX_PROPERTIES_BYTES {
+        return;
+    }
+    // Drop the largest values first: one huge blob should not cost every small field.
+    entries.sort_unstable_by(|a, b| b.cmp(a));
+    let budget = MAX_PROPERTIES_BYTES - TRUNCATED_MARKER.len() - 16;
+    for (size, key) in entries {
+        if total < budget {
+            break;
+        }
+        properties.remove(&key);
+        total -= size;
+    }
+    properties.insert(TRUNCATED_MARKER.to_string(), Value::Bool(true));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_are_cleaned() {
+        let long_key = "k".repeat(256);
+        let input = json!({"$bad": 1, "": 2, "time": "t", "event_name": "n", "ok": 3, long_key: 4});
+        let out = clean_properties(input.as_object().unwrap().clone());
+        assert_eq!(Value::Object(out), json!({"extole_time": "t", "extole_event_name": "n", "ok": 3}));
+    }
+
+    #[test]
+    fn strings_clipped_on_char_boundaries() {
+        let out = clean_properties(json!({"s": "é".repeat(300), "n": {"deep": "x".repeat(300), "$x": 1}}).as_object().unwrap().clone());
+        assert_eq!(out["s"].as_str().unwrap().chars().count(), 255);
+        assert_eq!(out["n"]["deep"].as_str().unwrap().len(), 255);
+        assert!(out["n"].get("$x").is_none());
+    }
+
+    #[test]
+    fn numbers_stay_exact() {
+        let raw = r#"{"person_id": 6816411215104951917, "order_id": 42, "face_value": 20, "big": 123456789012345678901234567890, "price": 129.90, "neg": -9007199254740993}"#;
+        let map: Map<String, Value> = serde_json::from_str(raw).unwrap();
+        let out = clean_properties(map);
+        assert_eq!(out["person_id"], "6816411215104951917");
+        assert_eq!(out["order_id"], "42");
+        assert_eq!(out["face_value"].to_string(), "20");
+        assert_eq!(out["big"], "123456789012345678901234567890");
+        assert_eq!(out["price"].to_string(), "129.90");
+        assert_eq!(out["neg"], "-9007199254740993");
+    }
+
+    #[test]
+    fn oversized_properties_fit_under_50kb() {
+        let mut map = Map::new();
+        for i in 0..400 {
+            map.insert(format!("field_{i}"), json!("v".repeat(250)));
+        }
+        let out = clean_properties(map);
+        assert!(serde_json::to_vec(&out).unwrap().len() < MAX_PROPERTIES_BYTES);
+        assert_eq!(out[TRUNCATED_MARKER], true);
+    }
+}

@@ -1,0 +1,125 @@
+//! Finding an environment's effective config: the embedded defaults with its KV document
+//! merged over them, read through a short per-isolate cache.
+//!
+//! A document that does not validate is never used: the last good config (or the embedded
+//! one) keeps serving, and the problem is logged with every error's JSON path.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+
+use crate::config::{ConfigIssue, EmbeddedConfig, EnvironmentConfig};
+use crate::error::RelayError;
+use crate::ports::{KeyValueStore, Platform};
+
+/// How long a config read from KV is reused before KV is asked again.
+pub const CONFIG_CACHE_SECONDS: i64 = 30;
+
+/// Environment names are URL path segments and KV key parts: keep them plain.
+pub fn is_valid_environment_name(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// KV key of an environment's config document in `RELAY_CONFIG`.
+pub fn config_key(environment: &str) -> String {
+    format!("config:{environment}")
+}
+
+#[derive(Clone)]
+struct CachedEntry {
+    fetched_at: DateTime<Utc>,
+    /// `None`: the environment does not exist.
+    config: Option<Rc<EnvironmentConfig>>,
+}
+
+/// Per-isolate cache of effective configs.
+pub struct ConfigCache {
+    embedded: EmbeddedConfig,
+    entries: RefCell<HashMap<String, CachedEntry>>,
+}
+
+impl Default for ConfigCache {
+    fn default() -> Self {
+        Self::new(EmbeddedConfig::load())
+    }
+}
+
+impl ConfigCache {
+    pub fn new(embedded: EmbeddedConfig) -> Self {
+        Self { embedded, entries: RefCell::new(HashMap::new()) }
+    }
+
+    /// The effective config of `environment`, or 404 if it exists neither in the embedded
+    /// defaults nor in KV.
+    pub async fn get(&self, platform: &impl Platform, environment: &str) -> Result<Rc<EnvironmentConfig>, RelayError> {
+        let unknown = || RelayError::UnknownEnvironment { environment: environment.to_string() };
+        if !is_valid_environment_name(environment) {
+            return Err(unknown());
+        }
+        let now = platform.now();
+        let cached = self.entries.borrow().get(environment).cloned();
+        if let Some(entry) = &cached {
+            if now - entry.fetched_at < Duration::seconds(CONFIG_CACHE_SECONDS) {
+                return entry.config.clone().ok_or_else(unknown);
+            }
+        }
+        let last_good = cached.and_then(|e| e.config);
+        let config = self.load(platform, environment, last_good).await?;
+        self.entries.borrow_mut().insert(environment.to_string(), CachedEntry { fetched_at: now, config: config.clone() });
+        config.ok_or_else(unknown)
+    }
+
+    async fn load(
+        &self,
+        platform: &impl Platform,
+        environment: &str,
+        last_good: Option<Rc<EnvironmentConfig>>,
+    ) -> Result<Option<Rc<EnvironmentConfig>>, RelayError> {
+        let fallback = || -> Option<Rc<EnvironmentConfig>> {
+            last_good.clone().or_else(|| self.embedded.resolve(environment, None).ok().filter(|_| self.embedded.knows(environment)).map(Rc::new))
+        };
+        let stored = match platform.config_store().get(&config_key(environment)).await {
+            Ok(stored) => stored,
+            Err(error) => {
+                // KV briefly unavailable: keep serving what we had rather than fail traffic.
+                log_config_problem(platform, environment, "config_store_unavailable", &[ConfigIssue { path: "$".into(), problem: error.to_string() }]);
+                return Ok(fallback());
+            }
+        };
+        let Some(text) = stored else {
+            if !self.embedded.knows(environment) {
+                return Ok(None);
+            }
+            return self.embedded.resolve(environment, None).map(|c| Some(Rc::new(c))).map_err(|issues| RelayError::Misconfigured {
+                environment: environment.into(),
+                reason: issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+            });
+        };
+        let document: Result<Value, _> = serde_json::from_str(&text);
+        let resolved = match document {
+            Ok(document) => self.embedded.resolve(environment, Some(&document)),
+            Err(error) => Err(vec![ConfigIssue { path: "$".into(), problem: format!("not JSON: {error}") }]),
+        };
+        match resolved {
+            Ok(config) => Ok(Some(Rc::new(config))),
+            Err(issues) => {
+                log_config_problem(platform, environment, "config_invalid_using_last_good", &issues);
+                Ok(fallback())
+            }
+        }
+    }
+}
+
+fn log_config_problem(platform: &impl Platform, environment: &str, outcome: &str, issues: &[ConfigIssue]) {
+    let line = json!({
+        "level": "warn",
+        "msg": "config",
+        "environment": environment,
+        "outcome": outcome,
+        "issues": issues,
+    });
+    platform.log(&line.to_string());
+}

@@ -1,0 +1,24 @@
+//! Extole -> Braze relay: a Cloudflare Worker that receives Extole's outbound webhooks and
+//! turns each one into a Braze `POST /users/track` call.
+//!
+//! The request's journey is in [`pipeline`]. Extole's side is [`extole`], Braze's side is
+//! [`braze`], and the translation between them is [`mapping`]. Nothing outside
+//! `worker_glue` knows about Workers, so everything else runs and is tested natively.
+
+pub mod authenticate;
+pub mod braze;
+pub mod config;
+pub mod dedup;
+pub mod deliver;
+pub mod environment;
+pub mod error;
+pub mod extole;
+pub mod mapping;
+pub mod memory;
+pub mod pipeline;
+pub mod ports;
+pub mod redact;
+pub mod respond;
+
+#[cfg(target_arch = "wasm32")]
+mod worker_glue;

@@ -1,0 +1,141 @@
+//! The named transforms a configured attribute can apply to its source value.
+
+use std::str::FromStr;
+
+use serde_json::{json, Value};
+
+use crate::braze::rules::MAX_STRING_CHARS;
+use crate::config::Transform;
+use crate::extole::parse_event_time;
+
+use super::phone::to_e164;
+
+/// Applies `transform` to a source value. `None` means the value cannot be sent to Braze as
+/// this attribute and is dropped (never sent half-valid).
+pub fn apply(transform: Transform, value: &Value, country: Option<&str>) -> Option<Value> {
+    let text = || scalar_text(value);
+    match transform {
+        Transform::Trim => text().and_then(fit_string).map(Value::String),
+        Transform::Lowercase => text().map(|t| t.to_lowercase()).and_then(fit_string).map(Value::String),
+        Transform::Email => text().and_then(|t| normalise_email(&t)).map(Value::String),
+        Transform::Phone => text().and_then(|t| to_e164(&t, country)).map(Value::String),
+        Transform::Country => text().and_then(|t| country_alpha2(&t)).map(|c| Value::String(c.into())),
+        Transform::ArrayAdd => text().map(|t| t.to_lowercase()).and_then(fit_string).map(|t| json!({ "add": [t] })),
+        Transform::Number => to_number(value),
+        Transform::Boolean => to_boolean(value).map(Value::Bool),
+        Transform::Date => parse_event_time(value).map(|t| Value::String(crate::extole::format_braze_time(&t))),
+    }
+}
+
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Braze refuses strings over 255 characters; a clipped name or link would be wrong data.
+fn fit_string(text: String) -> Option<String> {
+    (text.chars().count() <= MAX_STRING_CHARS).then_some(text)
+}
+
+/// Trimmed, lowercased, and plausibly deliverable: one `@`, a sane local part, and a domain
+/// of at least two labels with an alphabetic top-level label.
+pub fn normalise_email(raw: &str) -> Option<String> {
+    let email = raw.trim().to_lowercase();
+    if email.len() > 254 {
+        return None;
+    }
+    let (local, domain) = email.split_once('@')?;
+    let local_ok = (1..=64).contains(&local.len())
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let labels_ok = labels.len() >= 2
+        && labels.iter().all(|l| {
+            (1..=63).contains(&l.len())
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    let tld_ok = labels.last().is_some_and(|t| t.len() >= 2 && t.chars().all(|c| c.is_ascii_alphabetic()));
+    (local_ok && labels_ok && tld_ok).then_some(email)
+}
+
+/// ISO 3166-1 alpha-2 from an alpha-2 or alpha-3 code or an English name or alias.
+pub fn country_alpha2(raw: &str) -> Option<&'static str> {
+    let key: String = raw.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
+    // Numeric codes are too easy to confuse with other fields (zip codes, ids).
+    if key.is_empty() || key.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    celes::Country::from_str(&key).ok().map(|c| c.alpha2)
+}
+
+fn to_number(value: &Value) -> Option<Value> {
+    match value {
+        Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => Some(Value::Number(n.clone())),
+        Value::String(s) => {
+            let parsed: f64 = s.trim().parse().ok().filter(|f: &f64| f.is_finite())?;
+            serde_json::Number::from_f64(parsed).map(Value::Number)
+        }
+        _ => None,
+    }
+}
+
+fn to_boolean(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => n.as_i64().and_then(|i| match i {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "y" | "1" => Some(true),
+            "false" | "no" | "n" | "0" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(normalise_email(" Omar.Haddad@Example.com ").as_deref(), Some("omar.haddad@example.com"));
+        assert_eq!(normalise_email("a+tag@sub.example.co.uk").as_deref(), Some("a+tag@sub.example.co.uk"));
+        for bad in ["", "plain", "a@b", "a@@b.com", "a b@c.com", ".a@b.com", "a..b@c.com", "a@-b.com", "a@b.c0m", "a@b..com", "\"q\"@b.com"] {
+            assert_eq!(normalise_email(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn countries() {
+        for (raw, code) in [("US", "US"), ("us", "US"), ("USA", "US"), ("United States", "US"), ("united states of america", "US"), ("DEU", "DE"), ("Germany", "DE"), ("gb", "GB")] {
+            assert_eq!(country_alpha2(raw), Some(code), "{raw}");
+        }
+        for bad in ["", "840", "Atlantis", "XX"] {
+            assert_eq!(country_alpha2(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn transforms() {
+        assert_eq!(apply(Transform::ArrayAdd, &json!("ADVOCATE"), None), Some(json!({"add": ["advocate"]})));
+        assert_eq!(apply(Transform::Trim, &json!("x".repeat(256)), None), None);
+        assert_eq!(apply(Transform::Number, &json!("129.90"), None), Some(json!(129.9)));
+        assert_eq!(apply(Transform::Number, &json!("abc"), None), None);
+        assert_eq!(apply(Transform::Boolean, &json!("Yes"), None), Some(json!(true)));
+        assert_eq!(apply(Transform::Date, &json!("2026-11-22"), None), Some(json!("2026-11-22T00:00:00.000Z")));
+        assert_eq!(apply(Transform::Phone, &json!("(617) 555-0142"), Some("US")), Some(json!("+16175550142")));
+        assert_eq!(apply(Transform::Trim, &json!({"a": 1}), None), None);
+    }
+}

@@ -1,0 +1,132 @@
+//! In-memory stand-ins for the platform, so the whole pipeline runs in a native test:
+//! a KV store, a scripted Braze transport that records what it was sent, fixed secrets and
+//! a settable clock.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+
+use crate::ports::{BrazeTransport, HttpReply, KeyValueStore, Platform, StoreError, TransportError};
+
+#[derive(Default)]
+pub struct MemoryStore {
+    pub entries: RefCell<HashMap<String, (String, Option<u64>)>>,
+    /// When set, every call fails: a KV outage.
+    pub failing: Cell<bool>,
+}
+
+impl KeyValueStore for MemoryStore {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        if self.failing.get() {
+            return Err(StoreError("store offline".into()));
+        }
+        Ok(self.entries.borrow().get(key).map(|(v, _)| v.clone()))
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError> {
+        if self.failing.get() {
+            return Err(StoreError("store offline".into()));
+        }
+        self.entries.borrow_mut().insert(key.to_string(), (value.to_string(), ttl_seconds));
+        Ok(())
+    }
+}
+
+/// One request the fake Braze received.
+#[derive(Debug, Clone)]
+pub struct SentRequest {
+    pub url: String,
+    pub api_key: String,
+    pub body: serde_json::Value,
+    pub timeout_ms: u32,
+}
+
+/// Answers with scripted replies in order, then with a plain success.
+#[derive(Default)]
+pub struct ScriptedBraze {
+    pub sent: RefCell<Vec<SentRequest>>,
+    pub script: RefCell<VecDeque<Result<HttpReply, TransportError>>>,
+}
+
+impl ScriptedBraze {
+    pub fn then_reply(&self, status: u16, headers: &[(&str, &str)], body: &str) {
+        let headers = headers.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.to_string())).collect();
+        self.script.borrow_mut().push_back(Ok(HttpReply { status, headers, body: body.as_bytes().to_vec() }));
+    }
+
+    pub fn then_fail(&self, error: TransportError) {
+        self.script.borrow_mut().push_back(Err(error));
+    }
+}
+
+impl BrazeTransport for ScriptedBraze {
+    async fn post_json(&self, url: &str, api_key: &str, body: Vec<u8>, timeout_ms: u32) -> Result<HttpReply, TransportError> {
+        let parsed = serde_json::from_slice(&body).expect("the relay always sends JSON");
+        self.sent.borrow_mut().push(SentRequest { url: url.into(), api_key: api_key.into(), body: parsed, timeout_ms });
+        self.script.borrow_mut().pop_front().unwrap_or_else(|| {
+            let sent = self.sent.borrow();
+            let body = &sent.last().expect("just pushed").body;
+            let count = |k: &str| body.get(k).and_then(|v| v.as_array()).map_or(0, Vec::len);
+            let reply = serde_json::json!({
+                "message": "success",
+                "attributes_processed": count("attributes"),
+                "events_processed": count("events"),
+                "purchases_processed": count("purchases"),
+            });
+            Ok(HttpReply { status: 201, headers: Vec::new(), body: reply.to_string().into_bytes() })
+        })
+    }
+}
+
+/// The whole platform, in memory.
+pub struct MemoryPlatform {
+    pub config: MemoryStore,
+    pub state: MemoryStore,
+    pub braze: ScriptedBraze,
+    pub secrets: HashMap<String, String>,
+    pub now: Cell<DateTime<Utc>>,
+    pub logs: RefCell<Vec<String>>,
+}
+
+impl MemoryPlatform {
+    pub fn new(secrets: &[(&str, &str)]) -> Self {
+        Self {
+            config: MemoryStore::default(),
+            state: MemoryStore::default(),
+            braze: ScriptedBraze::default(),
+            secrets: secrets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            now: Cell::new(DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z").expect("valid literal").with_timezone(&Utc)),
+            logs: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl Platform for MemoryPlatform {
+    type Store = MemoryStore;
+    type Braze = ScriptedBraze;
+
+    fn config_store(&self) -> &MemoryStore {
+        &self.config
+    }
+
+    fn state_store(&self) -> &MemoryStore {
+        &self.state
+    }
+
+    fn braze(&self) -> &ScriptedBraze {
+        &self.braze
+    }
+
+    fn secret(&self, name: &str) -> Option<String> {
+        self.secrets.get(name).filter(|v| !v.is_empty()).cloned()
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.now.get()
+    }
+
+    fn log(&self, line: &str) {
+        self.logs.borrow_mut().push(line.to_string());
+    }
+}

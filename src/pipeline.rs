@@ -1,0 +1,241 @@
+//! The request's journey, top to bottom: route, authenticate, parse, deduplicate,
+//! translate, deliver, record, respond. Each step lives in the module named for it; this
+//! file only strings them together and decides what Extole is told.
+
+use serde_json::{json, Value};
+
+use crate::authenticate::{authenticate, WebhookKeys};
+use crate::config::{EnvironmentConfig, SecretNames};
+use crate::dedup;
+use crate::deliver::{deliver, BrazeTarget, ItemDelivery};
+use crate::environment::ConfigCache;
+use crate::error::RelayError;
+use crate::extole::{self, ExtoleEvent, ParseLimits};
+use crate::mapping::{translate, TranslateError, Translation};
+use crate::ports::{IncomingRequest, Platform};
+use crate::respond::{RequestLog, Response};
+
+/// Handles one HTTP request end to end. Never fails: every error becomes a response.
+pub async fn handle(platform: &impl Platform, configs: &ConfigCache, request: &IncomingRequest) -> Response {
+    let started = platform.now();
+    let mut log = RequestLog::new(&request.method, &request.path);
+    let response = match route(platform, configs, request, &mut log).await {
+        Ok(response) => response,
+        Err(error) => Response::error(&error),
+    };
+    log.finish(&response, (platform.now() - started).num_milliseconds());
+    platform.log(&log.to_line());
+    response
+}
+
+async fn route(platform: &impl Platform, configs: &ConfigCache, request: &IncomingRequest, log: &mut RequestLog) -> Result<Response, RelayError> {
+    let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
+    let method = request.method.as_str();
+    match (method, segments.as_slice()) {
+        ("GET" | "HEAD", ["health"]) => Ok(Response::ok(json!({"status": "ok"}))),
+        (_, ["health"]) => Err(RelayError::MethodNotAllowed { method: method.into(), allowed: "GET" }),
+        ("POST", ["extole", environment]) => {
+            log.environment = Some((*environment).to_string());
+            let config = configs.get(platform, environment).await?;
+            relay_webhook(platform, environment, &config, request, log).await
+        }
+        (_, ["extole", environment]) => {
+            configs.get(platform, environment).await?;
+            Err(RelayError::MethodNotAllowed { method: method.into(), allowed: "POST" })
+        }
+        _ => Err(RelayError::NotFound { method: method.into(), path: request.path.clone() }),
+    }
+}
+
+/// The fate of one event of the request.
+enum Fate {
+    Delivered { errors: Vec<crate::braze::ItemError> },
+    Duplicate,
+    Ignored,
+    Failed(RelayError),
+}
+
+async fn relay_webhook(
+    platform: &impl Platform,
+    environment: &str,
+    config: &EnvironmentConfig,
+    request: &IncomingRequest,
+    log: &mut RequestLog,
+) -> Result<Response, RelayError> {
+    let body = &request.body;
+    if body.len() > config.max_body_bytes {
+        return Err(RelayError::PayloadTooLarge { size: body.len(), limit: config.max_body_bytes });
+    }
+
+    // 1. Authenticate, on the raw bytes.
+    let names = SecretNames::for_environment(environment, config);
+    let keys = WebhookKeys::from_secret(&platform.secret(&names.extole_webhook_secret).unwrap_or_default());
+    authenticate(config.auth.scheme, &keys, |name| request.header(name), body)?;
+
+    // 2. Parse.
+    let events = extole::parse_body(body, ParseLimits { max_events: config.max_events_per_request })?;
+    log.events = events.iter().map(|e| (e.id.clone(), e.name.clone())).collect();
+    let received_at = platform.now();
+    let mut fates: Vec<Option<Fate>> = events.iter().map(|e| too_old(e, config, received_at).map(Fate::Failed)).collect();
+
+    // 3. Deduplicate.
+    let dedup_keys = dedup::keys_for(environment, &events, body);
+    let handled = dedup::already_handled(platform.state_store(), &dedup_keys)
+        .await
+        .map_err(|e| RelayError::StateUnavailable { reason: e.to_string() })?;
+    for (fate, seen) in fates.iter_mut().zip(&handled) {
+        if fate.is_none() && *seen {
+            *fate = Some(Fate::Duplicate);
+        }
+    }
+
+    // 4. Translate.
+    let mut translations: Vec<Option<Translation>> = Vec::with_capacity(events.len());
+    for (event, fate) in events.iter().zip(fates.iter_mut()) {
+        if fate.is_some() {
+            translations.push(None);
+            continue;
+        }
+        match translate(event, config, received_at) {
+            Ok(t) if t.braze_name.is_none() => {
+                *fate = Some(Fate::Ignored);
+                translations.push(None);
+            }
+            Ok(t) => translations.push(Some(t)),
+            Err(error) => {
+                *fate = Some(Fate::Failed(translate_error(event, error)));
+                translations.push(None);
+            }
+        }
+    }
+    log.dropped_attributes = translations.iter().flatten().flat_map(|t| t.dropped.iter().cloned()).collect();
+
+    // 5. Deliver.
+    let objects: Vec<_> = translations.iter().map(|t| t.as_ref().map(|t| t.objects.clone()).unwrap_or_default()).collect();
+    let mut braze_summary = Value::Null;
+    if objects.iter().any(|o| o.count() > 0) {
+        let target = BrazeTarget::resolve(platform, environment, config)?;
+        let report = deliver(platform.braze(), &target, &objects, platform.now().timestamp()).await;
+        log.braze_status = report.last_status;
+        braze_summary = braze_summary_of(&report.accepted);
+        for (fate, item) in fates.iter_mut().zip(report.items) {
+            match item {
+                ItemDelivery::Accepted { errors } => *fate = Some(Fate::Delivered { errors }),
+                ItemDelivery::Failed(error) => *fate = Some(Fate::Failed(error)),
+                ItemDelivery::Skipped => {}
+            }
+        }
+    }
+
+    // 6. Record what Braze now holds.
+    let delivered: Vec<&String> = dedup_keys
+        .iter()
+        .zip(&fates)
+        .filter(|(_, fate)| matches!(fate, Some(Fate::Delivered { .. })))
+        .map(|(key, _)| key)
+        .collect();
+    let delivered_at = crate::extole::format_braze_time(&platform.now());
+    if let Err(error) = dedup::record(platform.state_store(), &delivered, config.dedup.window_seconds, &delivered_at).await {
+        log.warnings.push(format!("dedup record not written: {error}"));
+    }
+
+    // 7. Respond.
+    let fates: Vec<Fate> = fates.into_iter().map(|f| f.unwrap_or(Fate::Ignored)).collect();
+    log.item_errors = fates.iter().map(|f| if let Fate::Delivered { errors } = f { errors.len() } else { 0 }).sum();
+    Ok(respond(&events, fates, braze_summary))
+}
+
+fn too_old(event: &ExtoleEvent, config: &EnvironmentConfig, now: chrono::DateTime<chrono::Utc>) -> Option<RelayError> {
+    let max_age = config.auth.max_event_age_seconds?;
+    let age = (now - event.time?).num_seconds();
+    (age > i64::try_from(max_age).unwrap_or(i64::MAX)).then(|| RelayError::EventTooOld { index: event.index, max_age_seconds: max_age })
+}
+
+fn translate_error(event: &ExtoleEvent, error: TranslateError) -> RelayError {
+    let index = event.index;
+    let event_name = event.name.chars().take(80).collect();
+    match error {
+        TranslateError::Unidentified => RelayError::UnidentifiedPerson { index, event_name },
+        TranslateError::ExternalIdRequired => RelayError::ExternalIdRequired { index, event_name },
+        TranslateError::EventNameTooLong => RelayError::EventNameTooLong { index },
+    }
+}
+
+fn braze_summary_of(accepted: &[crate::braze::Accepted]) -> Value {
+    match accepted {
+        [] => Value::Null,
+        [one] => json!(one),
+        many => json!({ "requests": many }),
+    }
+}
+
+/// One event: its own answer. Several: 200 only if every event is settled (delivered,
+/// duplicate or ignored), else the most urgent failure, with each event's fate listed so a
+/// retry (which skips the delivered ones) is understood.
+fn respond(events: &[ExtoleEvent], fates: Vec<Fate>, braze: Value) -> Response {
+    let per_event: Vec<Value> = events
+        .iter()
+        .zip(&fates)
+        .map(|(event, fate)| {
+            let mut entry = json!({ "event_id": event.id, "status": fate_label(fate) });
+            match fate {
+                Fate::Failed(error) => entry["error"] = error.body(),
+                Fate::Delivered { errors } if !errors.is_empty() => entry["braze_errors"] = json!(errors),
+                _ => {}
+            }
+            entry
+        })
+        .collect();
+    let failure = fates
+        .iter()
+        .filter_map(|f| if let Fate::Failed(e) = f { Some(e) } else { None })
+        .max_by_key(|e| failure_priority(e));
+    if let Some(error) = failure {
+        let mut response = Response::error(error);
+        if events.len() > 1 {
+            response.body["events"] = json!(per_event);
+        }
+        return response;
+    }
+    let status = if fates.iter().any(|f| matches!(f, Fate::Delivered { .. })) {
+        "delivered"
+    } else if fates.iter().all(|f| matches!(f, Fate::Duplicate)) {
+        "duplicate"
+    } else {
+        "ignored"
+    };
+    let mut body = json!({ "status": status });
+    if let [single] = events {
+        body["event_id"] = json!(single.id);
+    } else {
+        body["events"] = json!(per_event);
+    }
+    if !braze.is_null() {
+        body["braze"] = braze;
+    }
+    if let ([Fate::Delivered { errors }], false) = (fates.as_slice(), events.len() > 1) {
+        if !errors.is_empty() {
+            body["braze_errors"] = json!(errors);
+        }
+    }
+    Response::ok(body)
+}
+
+fn fate_label(fate: &Fate) -> &'static str {
+    match fate {
+        Fate::Delivered { .. } => "delivered",
+        Fate::Duplicate => "duplicate",
+        Fate::Ignored => "ignored",
+        Fate::Failed(_) => "failed",
+    }
+}
+
+/// Retryable failures first: Extole must come back for those events.
+fn failure_priority(error: &RelayError) -> u8 {
+    match error.status() {
+        503 => 3,
+        502 => 2,
+        500 => 1,
+        _ => 0,
+    }
+}

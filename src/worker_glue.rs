@@ -1,0 +1,167 @@
+//! The thin layer between Cloudflare Workers and the pipeline: KV, fetch, secrets, logging.
+//! Everything the relay decides is in the platform-neutral modules; this file only moves
+//! bytes in and out.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::future::{select, Either};
+use futures_util::StreamExt;
+use worker::{
+    console_log, event, js_sys, AbortController, Context, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response,
+};
+
+use crate::environment::ConfigCache;
+use crate::pipeline;
+use crate::ports::{BrazeTransport, HttpReply, IncomingRequest, KeyValueStore, Platform, StoreError, TransportError};
+
+/// Bodies are read up to this many bytes; anything longer is over every environment's cap
+/// (the config allows at most 8 MiB), so the rest is never buffered.
+const HARD_BODY_CAP: usize = 8 * 1024 * 1024;
+
+thread_local! {
+    /// Per-isolate: configs read from KV are reused across requests for a short while.
+    static CONFIGS: &'static ConfigCache = Box::leak(Box::new(ConfigCache::default()));
+}
+
+#[event(start)]
+fn start() {
+    // Chain a readable panic message in front of the hook `worker` installed (which schedules
+    // the instance's re-initialisation), rather than replacing it.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        console_error_panic_hook::hook(info);
+        previous(info);
+    }));
+}
+
+#[event(fetch)]
+async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let request = IncomingRequest {
+        method: req.method().to_string(),
+        path: req.path(),
+        headers: req.headers().entries().map(|(n, v)| (n.to_ascii_lowercase(), v)).collect(),
+        body: read_body(&mut req).await,
+    };
+    let platform = WorkerPlatform::new(env)?;
+    let configs = CONFIGS.with(|c| *c);
+    let response = pipeline::handle(&platform, configs, &request).await;
+    let headers = Headers::new();
+    headers.set("content-type", "application/json")?;
+    for (name, value) in &response.headers {
+        headers.set(name, value)?;
+    }
+    Ok(Response::from_bytes(response.body_bytes())?.with_status(response.status).with_headers(headers))
+}
+
+/// Reads the body in chunks, stopping one byte past the hard cap: a huge body, with or
+/// without `Content-Length`, costs at most that much memory and is answered 413.
+async fn read_body(req: &mut Request) -> Vec<u8> {
+    let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.trim().parse::<usize>().ok());
+    if declared.is_some_and(|n| n > HARD_BODY_CAP) {
+        return vec![0; HARD_BODY_CAP + 1];
+    }
+    let Ok(mut stream) = req.stream() else { return Vec::new() };
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(HARD_BODY_CAP));
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else { break };
+        body.extend_from_slice(&chunk);
+        if body.len() > HARD_BODY_CAP {
+            body.truncate(HARD_BODY_CAP + 1);
+            break;
+        }
+    }
+    body
+}
+
+struct WorkerPlatform {
+    env: Env,
+    config: KvStore,
+    state: KvStore,
+    braze: FetchTransport,
+}
+
+impl WorkerPlatform {
+    fn new(env: Env) -> worker::Result<Self> {
+        Ok(Self { config: KvStore(env.kv("RELAY_CONFIG")?), state: KvStore(env.kv("RELAY_STATE")?), braze: FetchTransport, env })
+    }
+}
+
+impl Platform for WorkerPlatform {
+    type Store = KvStore;
+    type Braze = FetchTransport;
+
+    fn config_store(&self) -> &KvStore {
+        &self.config
+    }
+
+    fn state_store(&self) -> &KvStore {
+        &self.state
+    }
+
+    fn braze(&self) -> &FetchTransport {
+        &self.braze
+    }
+
+    fn secret(&self, name: &str) -> Option<String> {
+        // Secrets and plain variables are both string bindings.
+        self.env.var(name).ok().map(|v| v.to_string()).filter(|v| !v.trim().is_empty())
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default()
+    }
+
+    fn log(&self, line: &str) {
+        console_log!("{line}");
+    }
+}
+
+struct KvStore(worker::kv::KvStore);
+
+impl KeyValueStore for KvStore {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.0.get(key).text().await.map_err(|e| StoreError(e.to_string()))
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError> {
+        let mut put = self.0.put(key, value).map_err(|e| StoreError(e.to_string()))?;
+        if let Some(ttl) = ttl_seconds {
+            put = put.expiration_ttl(ttl);
+        }
+        put.execute().await.map_err(|e| StoreError(e.to_string()))
+    }
+}
+
+struct FetchTransport;
+
+impl BrazeTransport for FetchTransport {
+    async fn post_json(&self, url: &str, api_key: &str, body: Vec<u8>, timeout_ms: u32) -> Result<HttpReply, TransportError> {
+        let network = |e: worker::Error| TransportError::Network(e.to_string());
+        let headers = Headers::new();
+        headers.set("content-type", "application/json").map_err(network)?;
+        headers.set("authorization", &format!("Bearer {api_key}")).map_err(network)?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_headers(headers).with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+        let request = Request::new_with_init(url, &init).map_err(network)?;
+
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let exchange = async {
+            let mut response = Fetch::Request(request).send_with_signal(&signal).await?;
+            let status = response.status_code();
+            let headers = response.headers().entries().map(|(n, v)| (n.to_ascii_lowercase(), v)).collect();
+            let body = response.bytes().await?;
+            Ok::<_, worker::Error>(HttpReply { status, headers, body })
+        };
+        let timeout = Delay::from(Duration::from_millis(u64::from(timeout_ms)));
+        futures_util::pin_mut!(exchange);
+        match select(exchange, timeout).await {
+            Either::Left((result, _)) => result.map_err(network),
+            Either::Right(_) => {
+                controller.abort();
+                Err(TransportError::Timeout(timeout_ms))
+            }
+        }
+    }
+}
