@@ -1,6 +1,6 @@
 //! Step 5: send the translated objects to Braze and say, per event, what happened.
 
-use crate::braze::{classify, pack, Accepted, BrazeEndpoint, BrazeOutcome, EventObjects, ItemError, RequestCaps, DEFAULT_MAX_REQUEST_BYTES};
+use crate::braze::{classify, pack, Accepted, BrazeEndpoint, BrazeOutcome, EventObjects, ItemError, RequestCaps};
 use crate::config::{EnvironmentConfig, SecretNames};
 use crate::error::RelayError;
 use crate::ports::{BrazeTransport, Platform, TransportError};
@@ -38,11 +38,7 @@ impl BrazeTarget {
             url: endpoint.users_track_url(),
             api_key,
             timeout_ms: config.braze.timeout_ms,
-            caps: RequestCaps {
-                per_array: config.braze.max_objects_per_array,
-                combined: config.braze.max_objects_per_request,
-                max_bytes: DEFAULT_MAX_REQUEST_BYTES,
-            },
+            caps: RequestCaps::for_settings(&config.braze),
         })
     }
 

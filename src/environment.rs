@@ -9,14 +9,44 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use crate::config::{ConfigIssue, EmbeddedConfig, EnvironmentConfig};
 use crate::error::RelayError;
 use crate::ports::{KeyValueStore, Platform};
 
-/// How long a config read from KV is reused before KV is asked again.
+/// How long a config read from KV is reused before KV is asked again; the variable
+/// `RELAY_CONFIG_CACHE_SECONDS` overrides it (tests use 1).
 pub const CONFIG_CACHE_SECONDS: i64 = 30;
+const CACHE_SECONDS_VARIABLE: &str = "RELAY_CONFIG_CACHE_SECONDS";
+
+/// An environment's config and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EffectiveConfig {
+    /// `embedded` (config/default.json only) or `kv` (a document from RELAY_CONFIG).
+    pub source: &'static str,
+    /// Short hash of the effective settings: changes whenever they do.
+    pub revision: String,
+    #[serde(flatten)]
+    pub settings: EnvironmentConfig,
+}
+
+impl EffectiveConfig {
+    fn new(source: &'static str, settings: EnvironmentConfig) -> Self {
+        let bytes = serde_json::to_vec(&settings).expect("config always serialises");
+        let revision = hex::encode(&Sha256::digest(&bytes)[..6]);
+        Self { source, revision, settings }
+    }
+}
+
+impl std::ops::Deref for EffectiveConfig {
+    type Target = EnvironmentConfig;
+    fn deref(&self) -> &EnvironmentConfig {
+        &self.settings
+    }
+}
 
 /// Environment names are URL path segments and KV key parts: keep them plain.
 pub fn is_valid_environment_name(name: &str) -> bool {
@@ -32,7 +62,7 @@ pub fn config_key(environment: &str) -> String {
 struct CachedEntry {
     fetched_at: DateTime<Utc>,
     /// `None`: the environment does not exist.
-    config: Option<Rc<EnvironmentConfig>>,
+    config: Option<Rc<EffectiveConfig>>,
 }
 
 /// Per-isolate cache of effective configs.
@@ -54,7 +84,7 @@ impl ConfigCache {
 
     /// The effective config of `environment`, or 404 if it exists neither in the embedded
     /// defaults nor in KV.
-    pub async fn get(&self, platform: &impl Platform, environment: &str) -> Result<Rc<EnvironmentConfig>, RelayError> {
+    pub async fn get(&self, platform: &impl Platform, environment: &str) -> Result<Rc<EffectiveConfig>, RelayError> {
         let unknown = || RelayError::UnknownEnvironment { environment: environment.to_string() };
         if !is_valid_environment_name(environment) {
             return Err(unknown());
@@ -62,7 +92,8 @@ impl ConfigCache {
         let now = platform.now();
         let cached = self.entries.borrow().get(environment).cloned();
         if let Some(entry) = &cached {
-            if now - entry.fetched_at < Duration::seconds(CONFIG_CACHE_SECONDS) {
+            let ttl = platform.secret(CACHE_SECONDS_VARIABLE).and_then(|v| v.trim().parse().ok()).unwrap_or(CONFIG_CACHE_SECONDS);
+            if now - entry.fetched_at < Duration::seconds(ttl) {
                 return entry.config.clone().ok_or_else(unknown);
             }
         }
@@ -76,10 +107,13 @@ impl ConfigCache {
         &self,
         platform: &impl Platform,
         environment: &str,
-        last_good: Option<Rc<EnvironmentConfig>>,
-    ) -> Result<Option<Rc<EnvironmentConfig>>, RelayError> {
-        let fallback = || -> Option<Rc<EnvironmentConfig>> {
-            last_good.clone().or_else(|| self.embedded.resolve(environment, None).ok().filter(|_| self.embedded.knows(environment)).map(Rc::new))
+        last_good: Option<Rc<EffectiveConfig>>,
+    ) -> Result<Option<Rc<EffectiveConfig>>, RelayError> {
+        let fallback = || -> Option<Rc<EffectiveConfig>> {
+            last_good.clone().or_else(|| {
+                let embedded = self.embedded.resolve(environment, None).ok().filter(|_| self.embedded.knows(environment));
+                embedded.map(|c| Rc::new(EffectiveConfig::new("embedded", c)))
+            })
         };
         let stored = match platform.config_store().get(&config_key(environment)).await {
             Ok(stored) => stored,
@@ -93,7 +127,7 @@ impl ConfigCache {
             if !self.embedded.knows(environment) {
                 return Ok(None);
             }
-            return self.embedded.resolve(environment, None).map(|c| Some(Rc::new(c))).map_err(|issues| RelayError::Misconfigured {
+            return self.embedded.resolve(environment, None).map(|c| Some(Rc::new(EffectiveConfig::new("embedded", c)))).map_err(|issues| RelayError::Misconfigured {
                 environment: environment.into(),
                 reason: issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
             });
@@ -104,7 +138,7 @@ impl ConfigCache {
             Err(error) => Err(vec![ConfigIssue { path: "$".into(), problem: format!("not JSON: {error}") }]),
         };
         match resolved {
-            Ok(config) => Ok(Some(Rc::new(config))),
+            Ok(config) => Ok(Some(Rc::new(EffectiveConfig::new("kv", config)))),
             Err(issues) => {
                 log_config_problem(platform, environment, "config_invalid_using_last_good", &issues);
                 Ok(fallback())

@@ -2,18 +2,24 @@
 //! translate, deliver, record, respond. Each step lives in the module named for it; this
 //! file only strings them together and decides what Extole is told.
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::authenticate::{authenticate, WebhookKeys};
 use crate::config::{EnvironmentConfig, SecretNames};
 use crate::dedup;
 use crate::deliver::{deliver, BrazeTarget, ItemDelivery};
-use crate::environment::ConfigCache;
+use crate::braze::{pack, RequestCaps};
+use crate::config::AuthScheme;
+use crate::environment::{ConfigCache, EffectiveConfig};
 use crate::error::RelayError;
 use crate::extole::{self, ExtoleEvent, ParseLimits};
 use crate::mapping::{translate, TranslateError, Translation};
 use crate::ports::{IncomingRequest, Platform};
 use crate::respond::{RequestLog, Response};
+
+/// Secret holding the token of the operator endpoints.
+pub const ADMIN_TOKEN: &str = "RELAY_ADMIN_TOKEN";
 
 /// Handles one HTTP request end to end. Never fails: every error becomes a response.
 pub async fn handle(platform: &impl Platform, configs: &ConfigCache, request: &IncomingRequest) -> Response {
@@ -31,17 +37,21 @@ pub async fn handle(platform: &impl Platform, configs: &ConfigCache, request: &I
 async fn route(platform: &impl Platform, configs: &ConfigCache, request: &IncomingRequest, log: &mut RequestLog) -> Result<Response, RelayError> {
     let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
     let method = request.method.as_str();
-    match (method, segments.as_slice()) {
-        ("GET" | "HEAD", ["health"]) => Ok(Response::ok(json!({"status": "ok"}))),
-        (_, ["health"]) => Err(RelayError::MethodNotAllowed { method: method.into(), allowed: "GET" }),
-        ("POST", ["extole", environment]) => {
+    let not_allowed = |allowed| Err(RelayError::MethodNotAllowed { method: method.into(), allowed });
+    match segments.as_slice() {
+        ["health"] if matches!(method, "GET" | "HEAD") => Ok(Response::ok(json!({"status": "ok"}))),
+        ["health"] => not_allowed("GET"),
+        ["extole", environment, action @ ..] if action.len() <= 1 => {
             log.environment = Some((*environment).to_string());
             let config = configs.get(platform, environment).await?;
-            relay_webhook(platform, environment, &config, request, log).await
-        }
-        (_, ["extole", environment]) => {
-            configs.get(platform, environment).await?;
-            Err(RelayError::MethodNotAllowed { method: method.into(), allowed: "POST" })
+            match (method, action) {
+                ("POST", []) => relay_webhook(platform, environment, &config, request, log).await,
+                ("POST", ["preview"]) => preview(platform, environment, &config, request, log),
+                ("GET", ["config"]) => show_config(platform, environment, &config, request),
+                (_, []) | (_, ["preview"]) => not_allowed("POST"),
+                (_, ["config"]) => not_allowed("GET"),
+                _ => Err(RelayError::NotFound { method: method.into(), path: request.path.clone() }),
+            }
         }
         _ => Err(RelayError::NotFound { method: method.into(), path: request.path.clone() }),
     }
@@ -62,21 +72,9 @@ async fn relay_webhook(
     request: &IncomingRequest,
     log: &mut RequestLog,
 ) -> Result<Response, RelayError> {
+    // 1 and 2. Authenticate, parse.
+    let (events, mut fates, received_at) = admit(platform, environment, config, request, log)?;
     let body = &request.body;
-    if body.len() > config.max_body_bytes {
-        return Err(RelayError::PayloadTooLarge { size: body.len(), limit: config.max_body_bytes });
-    }
-
-    // 1. Authenticate, on the raw bytes.
-    let names = SecretNames::for_environment(environment, config);
-    let keys = WebhookKeys::from_secret(&platform.secret(&names.extole_webhook_secret).unwrap_or_default());
-    authenticate(config.auth.scheme, &keys, |name| request.header(name), body)?;
-
-    // 2. Parse.
-    let events = extole::parse_body(body, ParseLimits { max_events: config.max_events_per_request })?;
-    log.events = events.iter().map(|e| (e.id.clone(), e.name.clone())).collect();
-    let received_at = platform.now();
-    let mut fates: Vec<Option<Fate>> = events.iter().map(|e| too_old(e, config, received_at).map(Fate::Failed)).collect();
 
     // 3. Deduplicate.
     let dedup_keys = dedup::keys_for(environment, &events, body);
@@ -90,24 +88,7 @@ async fn relay_webhook(
     }
 
     // 4. Translate.
-    let mut translations: Vec<Option<Translation>> = Vec::with_capacity(events.len());
-    for (event, fate) in events.iter().zip(fates.iter_mut()) {
-        if fate.is_some() {
-            translations.push(None);
-            continue;
-        }
-        match translate(event, config, received_at) {
-            Ok(t) if t.braze_name.is_none() => {
-                *fate = Some(Fate::Ignored);
-                translations.push(None);
-            }
-            Ok(t) => translations.push(Some(t)),
-            Err(error) => {
-                *fate = Some(Fate::Failed(translate_error(event, error)));
-                translations.push(None);
-            }
-        }
-    }
+    let translations = translate_pending(&events, &mut fates, config, received_at);
     log.dropped_attributes = translations.iter().flatten().flat_map(|t| t.dropped.iter().cloned()).collect();
 
     // 5. Deliver.
@@ -145,7 +126,116 @@ async fn relay_webhook(
     Ok(respond(&events, fates, braze_summary))
 }
 
-fn too_old(event: &ExtoleEvent, config: &EnvironmentConfig, now: chrono::DateTime<chrono::Utc>) -> Option<RelayError> {
+/// Steps 1 and 2, shared by delivery and preview: the size cap, authentication on the raw
+/// bytes, then parsing. Events too old to accept already have their fate.
+fn admit(
+    platform: &impl Platform,
+    environment: &str,
+    config: &EnvironmentConfig,
+    request: &IncomingRequest,
+    log: &mut RequestLog,
+) -> Result<(Vec<ExtoleEvent>, Vec<Option<Fate>>, DateTime<Utc>), RelayError> {
+    let body = &request.body;
+    if body.len() > config.max_body_bytes {
+        return Err(RelayError::PayloadTooLarge { size: body.len(), limit: config.max_body_bytes });
+    }
+    let names = SecretNames::for_environment(environment, config);
+    let keys = WebhookKeys::from_secret(&platform.secret(&names.extole_webhook_secret).unwrap_or_default());
+    authenticate(config.auth.scheme, &keys, |name| request.header(name), body)?;
+    let events = extole::parse_body(body, ParseLimits { max_events: config.max_events_per_request })?;
+    log.events = events.iter().map(|e| (e.id.clone(), e.name.clone())).collect();
+    let received_at = platform.now();
+    let fates = events.iter().map(|e| too_old(e, config, received_at).map(Fate::Failed)).collect();
+    Ok((events, fates, received_at))
+}
+
+/// Step 4 for every event that has no fate yet; an ignored or untranslatable event gets one.
+fn translate_pending(
+    events: &[ExtoleEvent],
+    fates: &mut [Option<Fate>],
+    config: &EnvironmentConfig,
+    received_at: DateTime<Utc>,
+) -> Vec<Option<Translation>> {
+    events
+        .iter()
+        .zip(fates.iter_mut())
+        .map(|(event, fate)| {
+            if fate.is_some() {
+                return None;
+            }
+            match translate(event, config, received_at) {
+                Ok(t) if t.braze_name.is_none() => {
+                    *fate = Some(Fate::Ignored);
+                    None
+                }
+                Ok(t) => Some(t),
+                Err(error) => {
+                    *fate = Some(Fate::Failed(translate_error(event, error)));
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+/// `POST /extole/{environment}/preview`: the exact `/users/track` bodies delivery would
+/// send, without delivering or recording anything.
+fn preview(platform: &impl Platform, environment: &str, config: &EffectiveConfig, request: &IncomingRequest, log: &mut RequestLog) -> Result<Response, RelayError> {
+    let (events, mut fates, received_at) = admit(platform, environment, config, request, log)?;
+    let translations = translate_pending(&events, &mut fates, config, received_at);
+    let objects: Vec<_> = translations.iter().map(|t| t.as_ref().map(|t| t.objects.clone()).unwrap_or_default()).collect();
+    let requests: Vec<_> = pack(&objects, RequestCaps::for_settings(&config.braze)).into_iter().map(|p| p.body).collect();
+    let per_event: Vec<Value> = events
+        .iter()
+        .zip(&fates)
+        .zip(&translations)
+        .map(|((event, fate), translation)| {
+            let mut entry = json!({
+                "event_id": event.id,
+                "extole_name": event.name,
+                "braze_name": translation.as_ref().and_then(|t| t.braze_name.clone()),
+                "status": fate.as_ref().map_or("translated", fate_label),
+            });
+            if let Some(Fate::Failed(error)) = fate {
+                entry["error"] = error.body();
+            }
+            if let Some(t) = translation.as_ref().filter(|t| !t.dropped.is_empty()) {
+                entry["dropped_attributes"] = json!(t.dropped);
+            }
+            entry
+        })
+        .collect();
+    Ok(Response::ok(json!({
+        "status": "preview",
+        "environment": environment,
+        "config": { "version": config.version, "revision": config.revision, "source": config.source, "preset": config.events.preset },
+        "users_track": requests.first(),
+        "requests": requests,
+        "events": per_event,
+    })))
+}
+
+/// `GET /extole/{environment}/config`: the effective config, for operators holding
+/// `RELAY_ADMIN_TOKEN`. Shows which secrets it reads and whether they are set, never values.
+fn show_config(platform: &impl Platform, environment: &str, config: &EffectiveConfig, request: &IncomingRequest) -> Result<Response, RelayError> {
+    let admin_keys = WebhookKeys::from_secret(&platform.secret(ADMIN_TOKEN).unwrap_or_default());
+    authenticate(AuthScheme::Bearer, &admin_keys, |name| request.header(name), &request.body)?;
+    let names = SecretNames::for_environment(environment, config);
+    let secret = |name: &str| json!({ "name": name, "set": platform.secret(name).is_some() });
+    let endpoint = BrazeTarget::resolve(platform, environment, config).ok().map(|t| t.url);
+    Ok(Response::ok(json!({
+        "environment": environment,
+        "config": config,
+        "secrets": {
+            "braze_api_key": secret(&names.braze_api_key),
+            "extole_webhook_secret": secret(&names.extole_webhook_secret),
+            "braze_rest_endpoint": secret(&names.braze_rest_endpoint),
+        },
+        "braze_users_track_url": endpoint,
+    })))
+}
+
+fn too_old(event: &ExtoleEvent, config: &EnvironmentConfig, now: DateTime<Utc>) -> Option<RelayError> {
     let max_age = config.auth.max_event_age_seconds?;
     let age = (now - event.time?).num_seconds();
     (age > i64::try_from(max_age).unwrap_or(i64::MAX)).then(|| RelayError::EventTooOld { index: event.index, max_age_seconds: max_age })

@@ -53,6 +53,13 @@ pub struct RequestCaps {
     pub max_bytes: usize,
 }
 
+impl RequestCaps {
+    /// The caps an environment's Braze settings describe.
+    pub fn for_settings(settings: &crate::config::BrazeSettings) -> Self {
+        Self { per_array: settings.max_objects_per_array, combined: settings.max_objects_per_request, max_bytes: DEFAULT_MAX_REQUEST_BYTES }
+    }
+}
+
 /// Requests are kept well under any proxy's body limit.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1_000_000;
 

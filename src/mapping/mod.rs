@@ -3,6 +3,7 @@
 //! knows about Workers.
 
 mod phone;
+mod purchase;
 pub mod values;
 
 use chrono::{DateTime, Utc};
@@ -80,7 +81,7 @@ pub fn translate(event: &ExtoleEvent, config: &EnvironmentConfig, received_at: D
     if braze_name.chars().count() > MAX_NAME_CHARS {
         return Err(TranslateError::EventNameTooLong);
     }
-    let (mut attributes, dropped) = attributes_of(event, config);
+    let (mut attributes, mut dropped) = attributes_of(event, config);
     apply_subscription(&braze_name, event, config, &mut attributes);
     let identifier = identify(event, config)?;
 
@@ -98,6 +99,19 @@ pub fn translate(event: &ExtoleEvent, config: &EnvironmentConfig, received_at: D
     braze_event.insert("time".into(), json!(time));
     braze_event.insert("properties".into(), Value::Object(clean_properties(properties)));
 
+    let purchase = if config.conversions.purchase && config.conversions.events.contains(&braze_name) {
+        let purchase = purchase::purchase_of(event, &config.conversions, &time);
+        if purchase.is_none() {
+            dropped.push("purchase".into());
+        }
+        purchase.map(|mut p| {
+            identifier.write_into(&mut p);
+            p
+        })
+    } else {
+        None
+    };
+
     let attributes = match &identifier {
         // An alias-only profile is only created when an attributes object says so.
         Identifier::Alias { .. } => Some(with_identifier(&identifier, attributes, Some(false))),
@@ -106,7 +120,7 @@ pub fn translate(event: &ExtoleEvent, config: &EnvironmentConfig, received_at: D
     };
     Ok(Translation {
         braze_name: Some(braze_name),
-        objects: EventObjects { attributes, event: Some(braze_event), purchase: None },
+        objects: EventObjects { attributes, event: Some(braze_event), purchase },
         dropped,
     })
 }
@@ -129,6 +143,7 @@ pub fn braze_event_name(extole_name: &str, config: &EnvironmentConfig) -> Option
         Some((_, target)) => target.clone(),
         None => match config.events.unknown {
             UnknownEventPolicy::Forward => Some(extole_name.trim().to_string()),
+            UnknownEventPolicy::Prefix => Some(format!("{}{wanted}", config.events.prefix)),
             UnknownEventPolicy::Ignore => None,
         },
     }
@@ -143,13 +158,14 @@ fn attributes_of(event: &ExtoleEvent, config: &EnvironmentConfig) -> (BrazeObjec
     let country = event.person.country.as_deref().and_then(values::country_alpha2);
     let mut attributes = Map::new();
     let mut dropped = Vec::new();
-    for rule in config.attributes.iter().filter(|r| r.enabled) {
+    let rules = config.attributes.iter().filter_map(|(name, rule)| rule.as_ref().filter(|r| r.enabled).map(|r| (name, r)));
+    for (name, rule) in rules {
         let Some(source) = source_value(event, &rule.from) else { continue };
         match values::apply(rule.transform, &source, country) {
             Some(value) => {
-                attributes.insert(rule.to.clone(), value);
+                attributes.insert(name.clone(), value);
             }
-            None => dropped.push(rule.to.clone()),
+            None => dropped.push(name.clone()),
         }
     }
     (attributes, dropped)

@@ -1,0 +1,242 @@
+//! Per-environment configuration: the typed settings of one environment.
+//!
+//! Where they come from (embedded defaults, presets, a KV document) is [`load`]; what makes
+//! a document valid is [`validate`].
+
+mod load;
+mod validate;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{merge, EmbeddedConfig, DEFAULT_CONFIG_JSON};
+pub use validate::ConfigIssue;
+
+/// The effective settings of one environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentConfig {
+    pub version: u32,
+    pub auth: AuthSettings,
+    pub max_body_bytes: usize,
+    pub max_events_per_request: usize,
+    pub braze: BrazeSettings,
+    pub dedup: DedupSettings,
+    pub events: EventSettings,
+    pub identity: IdentitySettings,
+    /// Braze attribute name to where its value comes from; null turns a default off.
+    pub attributes: BTreeMap<String, Option<AttributeRule>>,
+    pub subscriptions: SubscriptionSettings,
+    pub conversions: ConversionSettings,
+}
+
+/// `"auth": "none"` is shorthand for `{"scheme": "none"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "AuthSpec")]
+pub struct AuthSettings {
+    pub scheme: AuthScheme,
+    /// Secret holding the Extole key(s); `EXTOLE_WEBHOOK_SECRET_<ENV>` when null.
+    pub secret: Option<String>,
+    /// Events older than this are refused as replays; null accepts any age.
+    pub max_event_age_seconds: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AuthSpec {
+    Scheme(AuthScheme),
+    Full {
+        scheme: AuthScheme,
+        #[serde(default)]
+        secret: Option<String>,
+        #[serde(default)]
+        max_event_age_seconds: Option<u64>,
+    },
+}
+
+impl From<AuthSpec> for AuthSettings {
+    fn from(spec: AuthSpec) -> Self {
+        match spec {
+            AuthSpec::Scheme(scheme) => Self { scheme, secret: None, max_event_age_seconds: None },
+            AuthSpec::Full { scheme, secret, max_event_age_seconds } => Self { scheme, secret, max_event_age_seconds },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthScheme {
+    Hs256,
+    Bearer,
+    Basic,
+    None,
+}
+
+impl AuthScheme {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Hs256 => "HS256 signature in X-Extole-Signature",
+            Self::Bearer => "Authorization: Bearer",
+            Self::Basic => "Authorization: Basic",
+            Self::None => "no authentication",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrazeSettings {
+    /// Instance name (`US-03`) or https URL; `BRAZE_REST_ENDPOINT_<ENV>` overrides it.
+    pub endpoint: Option<String>,
+    /// Secret holding the Braze REST key; `BRAZE_API_KEY_<ENV>` when null.
+    pub api_key_secret: Option<String>,
+    pub timeout_ms: u32,
+    pub max_objects_per_array: usize,
+    /// Some plans cap all objects of one request together (50).
+    pub max_objects_per_request: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedupSettings {
+    pub window_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSettings {
+    /// Named base table (`braze_partner`, `extole_native`) that `map` is merged over.
+    pub preset: String,
+    /// What to do with an event whose name is not in `map`.
+    pub unknown: UnknownEventPolicy,
+    /// Put in front of unknown names when `unknown` is `prefix`.
+    pub prefix: String,
+    /// Extole event name to Braze event name. Keys match case-insensitively, with spaces,
+    /// dashes and underscores alike; a null value ignores that event.
+    pub map: BTreeMap<String, Option<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownEventPolicy {
+    Forward,
+    Prefix,
+    Ignore,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySettings {
+    /// Where to find the Braze external id, in order.
+    pub external_id_paths: Vec<String>,
+    /// How to identify a person without an external id.
+    pub fallback: IdentityFallback,
+    /// `alias_label` of the user alias when `fallback` is `user_alias`.
+    pub alias_label: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityFallback {
+    Email,
+    UserAlias,
+    Reject,
+}
+
+/// Where one Braze attribute's value comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeRule {
+    /// A person field (`email`, `phone`, ...), a field name, or a path (`data.tier`).
+    pub from: String,
+    pub transform: Transform,
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transform {
+    Trim,
+    Lowercase,
+    Email,
+    Phone,
+    Country,
+    ArrayAdd,
+    Number,
+    Boolean,
+    Date,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionSettings {
+    /// Braze event name to the subscription change it stands for.
+    pub events: BTreeMap<String, SubscriptionChange>,
+    /// Channel assumed when the event names none.
+    pub default_channel: String,
+    /// Channel name (lowercase) to where its consent is written in Braze.
+    pub channels: BTreeMap<String, ChannelTarget>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionChange {
+    Subscribe,
+    Unsubscribe,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ChannelTarget {
+    EmailSubscribe,
+    SubscriptionGroup { group_id: String },
+}
+
+/// Whether conversions also write a Braze purchase, and from what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversionSettings {
+    /// Braze event names that are conversions.
+    pub events: Vec<String>,
+    /// Write a purchase object besides the custom event.
+    pub purchase: bool,
+    /// Product id when `product_id_path` is null or finds nothing.
+    pub product_id: String,
+    pub product_id_path: Option<String>,
+    /// Where the price is, in order.
+    pub price_paths: Vec<String>,
+    /// Where the ISO 4217 currency is, in order.
+    pub currency_paths: Vec<String>,
+    pub default_currency: String,
+}
+
+/// `production` -> `PRODUCTION`, `eu-staging` -> `EU_STAGING`.
+pub fn env_suffix(environment: &str) -> String {
+    environment.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
+}
+
+/// Names of the Worker secrets and variables one environment reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretNames {
+    pub braze_api_key: String,
+    pub extole_webhook_secret: String,
+    pub braze_rest_endpoint: String,
+}
+
+impl SecretNames {
+    pub fn for_environment(environment: &str, config: &EnvironmentConfig) -> Self {
+        let suffix = env_suffix(environment);
+        Self {
+            braze_api_key: config.braze.api_key_secret.clone().unwrap_or_else(|| format!("BRAZE_API_KEY_{suffix}")),
+            extole_webhook_secret: config.auth.secret.clone().unwrap_or_else(|| format!("EXTOLE_WEBHOOK_SECRET_{suffix}")),
+            braze_rest_endpoint: format!("BRAZE_REST_ENDPOINT_{suffix}"),
+        }
+    }
+}
+
