@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/toolchain-env.sh
 
+for tool in "$WASM_BINDGEN_BIN" "$WASM_OPT_BIN" "$ESBUILD_BIN"; do
+  [[ -x $tool ]] || { echo "build: $tool is missing; run bash scripts/install.sh" >&2; exit 1; }
+done
+
 stamp=build/.stamp
 if [[ -f $stamp && -z "${FORCE_BUILD:-}" ]]; then
   newer=$(find src config Cargo.toml Cargo.lock -newer "$stamp" -print -quit)

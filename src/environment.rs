@@ -85,10 +85,11 @@ impl ConfigCache {
     /// The effective config of `environment`, or 404 if it exists neither in the embedded
     /// defaults nor in KV.
     pub async fn get(&self, platform: &impl Platform, environment: &str) -> Result<Rc<EffectiveConfig>, RelayError> {
-        let unknown = || RelayError::UnknownEnvironment { environment: environment.to_string() };
         if !is_valid_environment_name(environment) {
-            return Err(unknown());
+            // Not echoed: a path segment can carry anything, personal data included.
+            return Err(RelayError::UnknownEnvironment { environment: "(not a valid environment name)".into() });
         }
+        let unknown = || RelayError::UnknownEnvironment { environment: environment.to_string() };
         let now = platform.now();
         let cached = self.entries.borrow().get(environment).cloned();
         if let Some(entry) = &cached {

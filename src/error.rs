@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 /// Why a request was not (fully) handled.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RelayError {
-    #[error("no route for {method} {path}")]
-    NotFound { method: String, path: String },
+    #[error("no route for {method} here: the relay serves POST /extole/{{environment}} and GET /health")]
+    NotFound { method: String },
     #[error("method {method} is not allowed here; use {allowed}")]
     MethodNotAllowed { method: String, allowed: &'static str },
     #[error("unknown environment '{environment}'")]

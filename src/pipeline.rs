@@ -11,7 +11,7 @@ use crate::dedup;
 use crate::deliver::{deliver, BrazeTarget, ItemDelivery};
 use crate::braze::{pack, RequestCaps};
 use crate::config::AuthScheme;
-use crate::environment::{ConfigCache, EffectiveConfig};
+use crate::environment::{is_valid_environment_name, ConfigCache, EffectiveConfig};
 use crate::error::RelayError;
 use crate::extole::{self, ExtoleEvent, ParseLimits};
 use crate::mapping::{translate, TranslateError, Translation};
@@ -42,7 +42,7 @@ async fn route(platform: &impl Platform, configs: &ConfigCache, request: &Incomi
         ["health"] if matches!(method, "GET" | "HEAD") => Ok(Response::ok(json!({"status": "ok"}))),
         ["health"] => not_allowed("GET"),
         ["extole", environment, action @ ..] if action.len() <= 1 => {
-            log.environment = Some((*environment).to_string());
+            log.environment = is_valid_environment_name(environment).then(|| (*environment).to_string());
             let config = configs.get(platform, environment).await?;
             match (method, action) {
                 ("POST", []) => relay_webhook(platform, environment, &config, request, log).await,
@@ -50,10 +50,10 @@ async fn route(platform: &impl Platform, configs: &ConfigCache, request: &Incomi
                 ("GET", ["config"]) => show_config(platform, environment, &config, request),
                 (_, []) | (_, ["preview"]) => not_allowed("POST"),
                 (_, ["config"]) => not_allowed("GET"),
-                _ => Err(RelayError::NotFound { method: method.into(), path: request.path.clone() }),
+                _ => Err(RelayError::NotFound { method: method.into() }),
             }
         }
-        _ => Err(RelayError::NotFound { method: method.into(), path: request.path.clone() }),
+        _ => Err(RelayError::NotFound { method: method.into() }),
     }
 }
 
