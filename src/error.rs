@@ -34,6 +34,11 @@ pub enum RelayError {
     #[error("event {index}: the Braze event name would exceed 255 characters")]
     EventNameTooLong { index: usize },
 
+    #[error("event {index} becomes a {size}-byte queue message, over the {limit}-byte limit of Cloudflare Queues")]
+    MessageTooLarge { index: usize, size: usize, limit: usize },
+    #[error("the delivery queue is unavailable: {reason}")]
+    QueueUnavailable { reason: String },
+
     #[error("configuration for '{environment}' is unusable: {reason}")]
     Misconfigured { environment: String, reason: String },
     #[error("the dedup store is unavailable: {reason}")]
@@ -56,14 +61,17 @@ impl RelayError {
             Self::NotFound { .. } | Self::UnknownEnvironment { .. } => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::Unauthorized { .. } | Self::AuthNotConfigured { .. } => 401,
-            Self::PayloadTooLarge { .. } => 413,
+            Self::PayloadTooLarge { .. } | Self::MessageTooLarge { .. } => 413,
             Self::InvalidPayload(_) => 400,
             Self::UnidentifiedPerson { .. }
             | Self::ExternalIdRequired { .. }
             | Self::EventTooOld { .. }
             | Self::EventNameTooLong { .. } => 422,
             Self::BrazeRejected { .. } => 502,
-            Self::Misconfigured { .. } | Self::StateUnavailable { .. } | Self::BrazeUnavailable { .. } => 503,
+            Self::Misconfigured { .. }
+            | Self::StateUnavailable { .. }
+            | Self::QueueUnavailable { .. }
+            | Self::BrazeUnavailable { .. } => 503,
             Self::Internal => 500,
         }
     }
@@ -82,6 +90,8 @@ impl RelayError {
             Self::ExternalIdRequired { .. } => "external_id_required",
             Self::EventTooOld { .. } => "event_too_old",
             Self::EventNameTooLong { .. } => "event_name_too_long",
+            Self::MessageTooLarge { .. } => "message_too_large",
+            Self::QueueUnavailable { .. } => "queue_unavailable",
             Self::Misconfigured { .. } => "misconfigured",
             Self::StateUnavailable { .. } => "state_unavailable",
             Self::BrazeRejected { .. } => "braze_rejected",
@@ -99,7 +109,7 @@ impl RelayError {
     pub fn retry_after_secs(&self) -> Option<u32> {
         match self {
             Self::BrazeUnavailable { retry_after_secs, .. } => Some(*retry_after_secs),
-            Self::StateUnavailable { .. } | Self::Misconfigured { .. } => Some(60),
+            Self::StateUnavailable { .. } | Self::Misconfigured { .. } | Self::QueueUnavailable { .. } => Some(60),
             _ => None,
         }
     }

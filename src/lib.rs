@@ -8,6 +8,7 @@
 pub mod authenticate;
 pub mod braze;
 pub mod config;
+pub mod dead_letters;
 pub mod dedup;
 pub mod deliver;
 pub mod environment;
@@ -17,6 +18,7 @@ pub mod mapping;
 pub mod memory;
 pub mod pipeline;
 pub mod ports;
+pub mod queue;
 pub mod redact;
 pub mod respond;
 

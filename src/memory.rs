@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 
-use crate::ports::{BrazeTransport, HttpReply, KeyValueStore, Platform, StoreError, TransportError};
+use crate::ports::{BrazeTransport, HttpReply, KeyValueStore, Platform, QueueError, QueueName, QueueProducer, StoreError, TransportError};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -29,6 +29,64 @@ impl KeyValueStore for MemoryStore {
             return Err(StoreError("store offline".into()));
         }
         self.entries.borrow_mut().insert(key.to_string(), (value.to_string(), ttl_seconds));
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        if self.failing.get() {
+            return Err(StoreError("store offline".into()));
+        }
+        self.entries.borrow_mut().remove(key);
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        if self.failing.get() {
+            return Err(StoreError("store offline".into()));
+        }
+        let mut keys: Vec<String> = self.entries.borrow().keys().filter(|k| k.starts_with(prefix)).cloned().collect();
+        keys.sort();
+        keys.truncate(limit);
+        Ok(keys)
+    }
+}
+
+/// One message sent to an in-memory queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedMessage {
+    pub body: String,
+    pub delay_seconds: u32,
+}
+
+/// Both queues, in memory: what was sent, in order.
+#[derive(Default)]
+pub struct MemoryQueues {
+    pub events: RefCell<Vec<QueuedMessage>>,
+    pub dead_letters: RefCell<Vec<QueuedMessage>>,
+    /// When set, every send fails.
+    pub failing: Cell<bool>,
+}
+
+impl MemoryQueues {
+    /// Takes everything sent to `queue` so far.
+    pub fn drain(&self, queue: QueueName) -> Vec<QueuedMessage> {
+        match queue {
+            QueueName::Events => self.events.take(),
+            QueueName::DeadLetters => self.dead_letters.take(),
+        }
+    }
+}
+
+impl QueueProducer for MemoryQueues {
+    async fn send_batch(&self, queue: QueueName, bodies: &[String], delay_seconds: u32) -> Result<(), QueueError> {
+        if self.failing.get() {
+            return Err(QueueError("queue offline".into()));
+        }
+        let target = match queue {
+            QueueName::Events => &self.events,
+            QueueName::DeadLetters => &self.dead_letters,
+        };
+        target.borrow_mut().extend(bodies.iter().map(|body| QueuedMessage { body: body.clone(), delay_seconds }));
         Ok(())
     }
 }
@@ -84,6 +142,7 @@ pub struct MemoryPlatform {
     pub config: MemoryStore,
     pub state: MemoryStore,
     pub braze: ScriptedBraze,
+    pub queues: MemoryQueues,
     pub secrets: HashMap<String, String>,
     pub now: Cell<DateTime<Utc>>,
     pub logs: RefCell<Vec<String>>,
@@ -95,6 +154,7 @@ impl MemoryPlatform {
             config: MemoryStore::default(),
             state: MemoryStore::default(),
             braze: ScriptedBraze::default(),
+            queues: MemoryQueues::default(),
             secrets: secrets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             now: Cell::new(DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z").expect("valid literal").with_timezone(&Utc)),
             logs: RefCell::new(Vec::new()),
@@ -105,6 +165,7 @@ impl MemoryPlatform {
 impl Platform for MemoryPlatform {
     type Store = MemoryStore;
     type Braze = ScriptedBraze;
+    type Queues = MemoryQueues;
 
     fn config_store(&self) -> &MemoryStore {
         &self.config
@@ -116,6 +177,10 @@ impl Platform for MemoryPlatform {
 
     fn braze(&self) -> &ScriptedBraze {
         &self.braze
+    }
+
+    fn queues(&self) -> &MemoryQueues {
+        &self.queues
     }
 
     fn secret(&self, name: &str) -> Option<String> {

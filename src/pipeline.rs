@@ -7,15 +7,17 @@ use serde_json::{json, Value};
 
 use crate::authenticate::{authenticate, WebhookKeys};
 use crate::config::{EnvironmentConfig, SecretNames};
+use crate::dead_letters;
 use crate::dedup;
 use crate::deliver::{deliver, BrazeTarget, ItemDelivery};
 use crate::braze::{pack, RequestCaps};
-use crate::config::AuthScheme;
+use crate::config::{AuthScheme, DeliveryMode};
 use crate::environment::{is_valid_environment_name, ConfigCache, EffectiveConfig};
 use crate::error::RelayError;
 use crate::extole::{self, ExtoleEvent, ParseLimits};
 use crate::mapping::{translate, TranslateError, Translation};
-use crate::ports::{IncomingRequest, Platform};
+use crate::ports::{IncomingRequest, Platform, QueueName, QueueProducer};
+use crate::queue::{QueuedEvent, MAX_MESSAGE_BYTES};
 use crate::respond::{RequestLog, Response};
 
 /// Secret holding the token of the operator endpoints.
@@ -53,13 +55,48 @@ async fn route(platform: &impl Platform, configs: &ConfigCache, request: &Incomi
                 _ => Err(RelayError::NotFound { method: method.into() }),
             }
         }
+        ["admin", "dead-letters"] if method == "GET" => {
+            require_admin(platform, request)?;
+            let letters = dead_letters::list(platform.state_store()).await.map_err(|e| RelayError::StateUnavailable { reason: e.to_string() })?;
+            Ok(Response::ok(json!({ "count": letters.len(), "dead_letters": letters })))
+        }
+        ["admin", "dead-letters", "replay"] if method == "POST" => {
+            require_admin(platform, request)?;
+            let ids = replay_selection(&request.body)?;
+            let report = dead_letters::replay(platform, ids).await.map_err(|e| RelayError::StateUnavailable { reason: e.to_string() })?;
+            Ok(Response::ok(json!({ "status": "replayed", "report": report })))
+        }
+        ["admin", "dead-letters"] => not_allowed("GET"),
+        ["admin", "dead-letters", "replay"] => not_allowed("POST"),
         _ => Err(RelayError::NotFound { method: method.into() }),
+    }
+}
+
+/// Operator endpoints answer only to `Authorization: Bearer <RELAY_ADMIN_TOKEN>`; with no
+/// token configured they refuse everyone.
+fn require_admin(platform: &impl Platform, request: &IncomingRequest) -> Result<(), RelayError> {
+    let admin_keys = WebhookKeys::from_secret(&platform.secret(ADMIN_TOKEN).unwrap_or_default());
+    authenticate(AuthScheme::Bearer, &admin_keys, |name| request.header(name), &request.body)
+}
+
+/// `{}` or an empty body replays everything; `{"ids": [...]}` the listed dead letters.
+fn replay_selection(body: &[u8]) -> Result<Option<Vec<String>>, RelayError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let invalid = || RelayError::InvalidPayload(extole::ParseError::InvalidField { pointer: "/ids".into(), expected: "expected {} or {\"ids\": [dead-letter ids]}" });
+    let selection: Value = serde_json::from_slice(body).map_err(|_| invalid())?;
+    match selection.get("ids") {
+        None if selection.is_object() => Ok(None),
+        Some(Value::Array(ids)) => ids.iter().map(|id| id.as_str().map(str::to_owned).ok_or_else(invalid)).collect::<Result<_, _>>().map(Some),
+        _ => Err(invalid()),
     }
 }
 
 /// The fate of one event of the request.
 enum Fate {
     Delivered { errors: Vec<crate::braze::ItemError> },
+    Queued,
     Duplicate,
     Ignored,
     Failed(RelayError),
@@ -91,7 +128,11 @@ async fn relay_webhook(
     let translations = translate_pending(&events, &mut fates, config, received_at);
     log.dropped_attributes = translations.iter().flatten().flat_map(|t| t.dropped.iter().cloned()).collect();
 
-    // 5. Deliver.
+    // 5. Deliver: now, or through the queue.
+    if config.delivery == DeliveryMode::Queue {
+        enqueue(platform, environment, &events, &dedup_keys, &mut fates, &translations).await;
+        return Ok(respond(&events, fates.into_iter().map(|f| f.unwrap_or(Fate::Ignored)).collect(), Value::Null));
+    }
     let objects: Vec<_> = translations.iter().map(|t| t.as_ref().map(|t| t.objects.clone()).unwrap_or_default()).collect();
     let mut braze_summary = Value::Null;
     if objects.iter().any(|o| o.count() > 0) {
@@ -218,8 +259,7 @@ fn preview(platform: &impl Platform, environment: &str, config: &EffectiveConfig
 /// `GET /extole/{environment}/config`: the effective config, for operators holding
 /// `RELAY_ADMIN_TOKEN`. Shows which secrets it reads and whether they are set, never values.
 fn show_config(platform: &impl Platform, environment: &str, config: &EffectiveConfig, request: &IncomingRequest) -> Result<Response, RelayError> {
-    let admin_keys = WebhookKeys::from_secret(&platform.secret(ADMIN_TOKEN).unwrap_or_default());
-    authenticate(AuthScheme::Bearer, &admin_keys, |name| request.header(name), &request.body)?;
+    require_admin(platform, request)?;
     let names = SecretNames::for_environment(environment, config);
     let secret = |name: &str| json!({ "name": name, "set": platform.secret(name).is_some() });
     let endpoint = BrazeTarget::resolve(platform, environment, config).ok().map(|t| t.url);
@@ -233,6 +273,59 @@ fn show_config(platform: &impl Platform, environment: &str, config: &EffectiveCo
         },
         "braze_users_track_url": endpoint,
     })))
+}
+
+/// Cloudflare Queues takes at most 100 messages and 256 KB in one `sendBatch`.
+const MAX_SEND_BATCH_MESSAGES: usize = 100;
+const MAX_SEND_BATCH_BYTES: usize = 250 * 1024;
+
+/// Step 5 in queue mode: each translated event becomes one message on `RELAY_QUEUE`. An event
+/// is `Queued` only once its send succeeded; the consumer delivers and records it.
+async fn enqueue(
+    platform: &impl Platform,
+    environment: &str,
+    events: &[ExtoleEvent],
+    dedup_keys: &[String],
+    fates: &mut [Option<Fate>],
+    translations: &[Option<Translation>],
+) {
+    let now = crate::extole::format_braze_time(&platform.now());
+    let mut pending: Vec<(usize, String)> = Vec::new();
+    for (i, translation) in translations.iter().enumerate() {
+        let Some(translation) = translation.as_ref().filter(|_| fates[i].is_none()) else { continue };
+        let event = &events[i];
+        let name = translation.braze_name.as_deref().unwrap_or(&event.name);
+        let body = QueuedEvent::new(environment, &dedup_keys[i], event.id.clone(), name, &translation.objects, &now).to_body();
+        if body.len() > MAX_MESSAGE_BYTES {
+            fates[i] = Some(Fate::Failed(RelayError::MessageTooLarge { index: i, size: body.len(), limit: MAX_MESSAGE_BYTES }));
+        } else {
+            pending.push((i, body));
+        }
+    }
+    let mut chunk_start = 0;
+    while chunk_start < pending.len() {
+        let mut bytes = 0;
+        let chunk_end = pending[chunk_start..]
+            .iter()
+            .take(MAX_SEND_BATCH_MESSAGES)
+            .take_while(|(_, body)| {
+                bytes += body.len();
+                bytes <= MAX_SEND_BATCH_BYTES
+            })
+            .count()
+            .max(1)
+            + chunk_start;
+        let chunk = &pending[chunk_start..chunk_end];
+        let bodies: Vec<String> = chunk.iter().map(|(_, body)| body.clone()).collect();
+        let result = platform.queues().send_batch(QueueName::Events, &bodies, 0).await;
+        for (i, _) in chunk {
+            fates[*i] = Some(match &result {
+                Ok(()) => Fate::Queued,
+                Err(error) => Fate::Failed(RelayError::QueueUnavailable { reason: error.to_string() }),
+            });
+        }
+        chunk_start = chunk_end;
+    }
 }
 
 fn too_old(event: &ExtoleEvent, config: &EnvironmentConfig, now: DateTime<Utc>) -> Option<RelayError> {
@@ -289,6 +382,8 @@ fn respond(events: &[ExtoleEvent], fates: Vec<Fate>, braze: Value) -> Response {
     }
     let status = if fates.iter().any(|f| matches!(f, Fate::Delivered { .. })) {
         "delivered"
+    } else if fates.iter().any(|f| matches!(f, Fate::Queued)) {
+        "queued"
     } else if fates.iter().all(|f| matches!(f, Fate::Duplicate)) {
         "duplicate"
     } else {
@@ -314,6 +409,7 @@ fn respond(events: &[ExtoleEvent], fates: Vec<Fate>, braze: Value) -> Response {
 fn fate_label(fate: &Fate) -> &'static str {
     match fate {
         Fate::Delivered { .. } => "delivered",
+        Fate::Queued => "queued",
         Fate::Duplicate => "duplicate",
         Fate::Ignored => "ignored",
         Fate::Failed(_) => "failed",

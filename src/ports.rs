@@ -58,18 +58,42 @@ pub trait BrazeTransport {
 pub trait KeyValueStore {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError>;
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Keys starting with `prefix`, in key order, at most `limit`.
+    async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError>;
+}
+
+/// The two queues of queued delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueName {
+    /// `RELAY_QUEUE`: translated events waiting for Braze.
+    Events,
+    /// `RELAY_DLQ`: events that will not be delivered without an operator.
+    DeadLetters,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("queue error: {0}")]
+pub struct QueueError(pub String);
+
+/// A Cloudflare Queue producer. Message bodies are JSON text.
+#[allow(async_fn_in_trait)]
+pub trait QueueProducer {
+    async fn send_batch(&self, queue: QueueName, bodies: &[String], delay_seconds: u32) -> Result<(), QueueError>;
 }
 
 /// Everything the pipeline needs from where it runs.
 pub trait Platform {
     type Store: KeyValueStore;
     type Braze: BrazeTransport;
+    type Queues: QueueProducer;
 
     /// `RELAY_CONFIG`: per-environment config documents.
     fn config_store(&self) -> &Self::Store;
     /// `RELAY_STATE`: dedup records.
     fn state_store(&self) -> &Self::Store;
     fn braze(&self) -> &Self::Braze;
+    fn queues(&self) -> &Self::Queues;
     /// A Worker secret or variable; `None` when unset or empty.
     fn secret(&self, name: &str) -> Option<String>;
     fn now(&self) -> DateTime<Utc>;

@@ -79,6 +79,7 @@ impl RequestLog {
         let route = match path.trim_matches('/').split('/').next() {
             Some("health") => "/health",
             Some("extole") => "/extole/{environment}",
+            Some("admin") => "/admin/dead-letters",
             _ => "unknown",
         };
         Self { msg: "request", method: method.chars().take(16).collect(), route, ..Default::default() }

@@ -7,13 +7,17 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
+use worker::wasm_bindgen::JsValue;
 use worker::{
-    console_log, event, js_sys, AbortController, Context, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response,
+    console_log, event, js_sys, AbortController, BatchMessageBuilder, Context, Delay, Env, Fetch, Headers, MessageBatch, MessageExt,
+    Method, QueueContentType, QueueRetryOptionsBuilder, RawMessage, RawMessageBuilder, Request, RequestInit, Response,
 };
 
+use crate::dead_letters;
 use crate::environment::ConfigCache;
 use crate::pipeline;
-use crate::ports::{BrazeTransport, HttpReply, IncomingRequest, KeyValueStore, Platform, StoreError, TransportError};
+use crate::ports::{BrazeTransport, HttpReply, IncomingRequest, KeyValueStore, Platform, QueueError, QueueName, QueueProducer, StoreError, TransportError};
+use crate::queue::{self, Disposition, IncomingMessage};
 
 /// Bodies are read up to this many bytes; anything longer is over every environment's cap
 /// (the config allows at most 8 MiB), so the rest is never buffered.
@@ -54,6 +58,32 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     Ok(Response::from_bytes(response.body_bytes())?.with_status(response.status).with_headers(headers))
 }
 
+/// Consumes `RELAY_QUEUE` (delivery to Braze) and `RELAY_DLQ` (into the dead-letter store).
+#[event(queue)]
+async fn queue(batch: MessageBatch<JsValue>, env: Env, _ctx: Context) -> worker::Result<()> {
+    let platform = WorkerPlatform::new(env)?;
+    let raw: Vec<RawMessage> = batch.raw_iter().collect();
+    let messages: Vec<IncomingMessage> = raw
+        .iter()
+        .map(|m| IncomingMessage { id: m.id(), body: m.body().as_string().unwrap_or_else(|| js_sys::JSON::stringify(&m.body()).map(String::from).unwrap_or_default()) })
+        .collect();
+    let dispositions = if batch.queue().ends_with("-dead-letters") {
+        dead_letters::consume_dead_letters(&platform, &messages).await
+    } else {
+        let configs = CONFIGS.with(|c| *c);
+        queue::consume_events(&platform, configs, &messages).await
+    };
+    for (message, disposition) in raw.iter().zip(dispositions) {
+        match disposition {
+            Disposition::Ack => message.ack(),
+            Disposition::Retry { delay_seconds } => {
+                message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay_seconds).build())
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads the body in chunks, stopping one byte past the hard cap: a huge body, with or
 /// without `Content-Length`, costs at most that much memory and is answered 413.
 async fn read_body(req: &mut Request) -> Vec<u8> {
@@ -79,17 +109,25 @@ struct WorkerPlatform {
     config: KvStore,
     state: KvStore,
     braze: FetchTransport,
+    queues: Queues,
 }
 
 impl WorkerPlatform {
     fn new(env: Env) -> worker::Result<Self> {
-        Ok(Self { config: KvStore(env.kv("RELAY_CONFIG")?), state: KvStore(env.kv("RELAY_STATE")?), braze: FetchTransport, env })
+        Ok(Self {
+            config: KvStore(env.kv("RELAY_CONFIG")?),
+            state: KvStore(env.kv("RELAY_STATE")?),
+            braze: FetchTransport,
+            queues: Queues { events: env.queue("RELAY_QUEUE").ok(), dead_letters: env.queue("RELAY_DLQ").ok() },
+            env,
+        })
     }
 }
 
 impl Platform for WorkerPlatform {
     type Store = KvStore;
     type Braze = FetchTransport;
+    type Queues = Queues;
 
     fn config_store(&self) -> &KvStore {
         &self.config
@@ -101,6 +139,10 @@ impl Platform for WorkerPlatform {
 
     fn braze(&self) -> &FetchTransport {
         &self.braze
+    }
+
+    fn queues(&self) -> &Queues {
+        &self.queues
     }
 
     fn secret(&self, name: &str) -> Option<String> {
@@ -130,6 +172,54 @@ impl KeyValueStore for KvStore {
             put = put.expiration_ttl(ttl);
         }
         put.execute().await.map_err(|e| StoreError(e.to_string()))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.delete(key).await.map_err(|e| StoreError(e.to_string()))
+    }
+
+    async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        let mut cursor: Option<String> = None;
+        while keys.len() < limit {
+            let mut request = self.0.list().prefix(prefix.to_string()).limit(1000);
+            if let Some(cursor) = cursor.take() {
+                request = request.cursor(cursor);
+            }
+            let page = request.execute().await.map_err(|e| StoreError(e.to_string()))?;
+            keys.extend(page.keys.into_iter().map(|k| k.name));
+            if page.list_complete {
+                break;
+            }
+            cursor = page.cursor;
+        }
+        keys.truncate(limit);
+        Ok(keys)
+    }
+}
+
+/// `RELAY_QUEUE` and `RELAY_DLQ`; absent bindings only matter to environments in queue mode.
+struct Queues {
+    events: Option<worker::Queue>,
+    dead_letters: Option<worker::Queue>,
+}
+
+impl QueueProducer for Queues {
+    async fn send_batch(&self, queue: QueueName, bodies: &[String], delay_seconds: u32) -> Result<(), QueueError> {
+        let (binding, name) = match queue {
+            QueueName::Events => (&self.events, "RELAY_QUEUE"),
+            QueueName::DeadLetters => (&self.dead_letters, "RELAY_DLQ"),
+        };
+        let queue = binding.as_ref().ok_or_else(|| QueueError(format!("no {name} binding")))?;
+        let messages = bodies.iter().map(|body| {
+            let mut message = RawMessageBuilder::new(JsValue::from_str(body));
+            if delay_seconds > 0 {
+                message = message.delay_seconds(delay_seconds);
+            }
+            message.build_with_content_type(QueueContentType::Text)
+        });
+        let batch = BatchMessageBuilder::new().messages(messages).build();
+        queue.send_raw_batch(batch).await.map_err(|e| QueueError(e.to_string()))
     }
 }
 

@@ -21,6 +21,9 @@ pub struct EnvironmentConfig {
     pub auth: AuthSettings,
     pub max_body_bytes: usize,
     pub max_events_per_request: usize,
+    /// `direct`: Extole's answer waits for Braze. `queue`: through Cloudflare Queues.
+    pub delivery: DeliveryMode,
+    pub queue: QueueSettings,
     pub braze: BrazeSettings,
     pub dedup: DedupSettings,
     pub events: EventSettings,
@@ -82,6 +85,27 @@ impl AuthScheme {
             Self::None => "no authentication",
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryMode {
+    Direct,
+    Queue,
+}
+
+/// Retry policy of queued delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    /// Braze 5xx, timeouts and network errors tolerated before an event is dead-lettered.
+    pub max_failures: u32,
+    /// 429 deferrals tolerated before an event is dead-lettered; they do not count as
+    /// failures, since waiting out a rate limit is expected work.
+    pub max_rate_limited: u32,
+    /// First backoff after a failure; doubles with each further failure, plus jitter.
+    pub base_backoff_seconds: u32,
+    pub max_backoff_seconds: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

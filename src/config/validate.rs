@@ -40,7 +40,8 @@ const OPEN_MAPS: [(&str, Option<&str>); 4] = [
 ];
 
 /// Settings whose values come from a fixed list. `*` matches any key of an open map.
-const ENUMS: [(&str, &[&str]); 7] = [
+const ENUMS: [(&str, &[&str]); 8] = [
+    ("$.delivery", &["direct", "queue"]),
     ("$.auth", &["hs256", "bearer", "basic", "none"]),
     ("$.auth.scheme", &["hs256", "bearer", "basic", "none"]),
     ("$.events.unknown", &["forward", "prefix", "ignore"]),
@@ -183,6 +184,16 @@ pub fn semantic_issues(config: &EnvironmentConfig) -> Vec<ConfigIssue> {
             check(false, "$.braze.endpoint", &problem);
         }
     }
+    let queue = &config.queue;
+    check((1..=100).contains(&queue.max_failures), "$.queue.max_failures", "must be 1 to 100");
+    check((1..=10_000).contains(&queue.max_rate_limited), "$.queue.max_rate_limited", "must be 1 to 10000");
+    check(
+        (1..=queue.max_backoff_seconds).contains(&queue.base_backoff_seconds),
+        "$.queue.base_backoff_seconds",
+        "must be at least 1 and at most max_backoff_seconds",
+    );
+    // Cloudflare Queues delays messages by at most 12 hours.
+    check(queue.max_backoff_seconds <= 43_200, "$.queue.max_backoff_seconds", "must be at most 43200 (12 h)");
     check(config.dedup.window_seconds >= MIN_DEDUP_WINDOW, "$.dedup.window_seconds", "must be at least 60");
     check(
         !config.identity.external_id_paths.is_empty() || config.identity.fallback != IdentityFallback::Reject,
