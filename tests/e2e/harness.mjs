@@ -151,7 +151,7 @@ export async function startRelay({ vars = {}, standinOptions = {}, readyTimeoutM
       throw error;
     }
   }
-  const { child, url, dirs } = proc;
+  const { child, url, dirs, persistDir, configPath } = proc;
 
   const envKeys = (env) => (resolvedVars[`EXTOLE_WEBHOOK_SECRET_${env.toUpperCase()}`] ?? '')
     .split(',').map((k) => k.trim()).filter(Boolean);
@@ -227,6 +227,10 @@ export async function startRelay({ vars = {}, standinOptions = {}, readyTimeoutM
   return {
     url,
     standin,
+    // The KV/state directory wrangler dev was given (`--persist-to`) and the wrangler.toml
+    // copy it runs with (`--config`): for writing to its local KV from another process.
+    persistDir,
+    configPath,
     vars: { ...resolvedVars },
     logs: () => [...lines],
     responses: () => [...responses],
@@ -268,7 +272,7 @@ async function launchWrangler(vars, lines, readyTimeoutMs) {
     FORCE_COLOR: '0',
   };
   const child = spawn(WRANGLER_BIN, args, { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const entry = { child, dirs: [configDir, persistDir] };
+  const entry = { child, dirs: [configDir, persistDir], persistDir, configPath };
   installExitHook();
   live.add(entry);
 
