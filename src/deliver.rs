@@ -65,6 +65,9 @@ pub struct DeliveryReport {
     pub accepted: Vec<Accepted>,
     /// Braze's status for the last request sent, if any.
     pub last_status: Option<u16>,
+    /// Epoch second until which Braze will refuse us: set after a 429, or when an answer
+    /// says no request is left in the current window.
+    pub rate_limited_until: Option<i64>,
 }
 
 /// Sends `items` in as few requests as the caps allow. Stops at the first request that
@@ -81,7 +84,9 @@ pub async fn deliver(transport: &impl BrazeTransport, target: &BrazeTarget, item
         let outcome = match transport.post_json(&target.url, &target.api_key, body, target.timeout_ms).await {
             Ok(reply) => {
                 report.last_status = Some(reply.status);
-                classify(reply.status, |name| reply.header(name), &reply.body, now_epoch)
+                let outcome = classify(reply.status, |name| reply.header(name), &reply.body, now_epoch);
+                report.rate_limited_until = rate_limit_window(&reply, &outcome, now_epoch).or(report.rate_limited_until);
+                outcome
             }
             Err(error) => transport_failure(error),
         };
@@ -112,6 +117,16 @@ pub async fn deliver(transport: &impl BrazeTransport, target: &BrazeTarget, item
         }
     }
     report
+}
+
+/// When Braze's window resets, if this answer says we have exhausted it.
+fn rate_limit_window(reply: &crate::ports::HttpReply, outcome: &BrazeOutcome, now_epoch: i64) -> Option<i64> {
+    if let BrazeOutcome::Unavailable { status: Some(429), retry_after_secs, .. } = outcome {
+        return Some(now_epoch + i64::from(*retry_after_secs));
+    }
+    let remaining: i64 = reply.header("x-ratelimit-remaining")?.trim().parse().ok()?;
+    let reset: i64 = reply.header("x-ratelimit-reset")?.trim().parse().ok()?;
+    (remaining <= 0 && reset > now_epoch).then_some(reset)
 }
 
 /// Seconds Extole is asked to wait after a timeout or a network error.

@@ -114,6 +114,26 @@ fn jitter(seed: &str, span: u32) -> u32 {
     hash % (span + 1)
 }
 
+/// Per-isolate memory of Braze rate-limit windows, by `/users/track` URL: once Braze has
+/// said a window is spent, batches wait it out without spending a request to hear a 429.
+#[derive(Default)]
+pub struct RateGate {
+    closed_until: std::cell::RefCell<std::collections::HashMap<String, i64>>,
+}
+
+impl RateGate {
+    fn closed_for(&self, url: &str, now: i64) -> Option<u32> {
+        let until = *self.closed_until.borrow().get(url)?;
+        (until > now).then(|| u32::try_from(until - now).unwrap_or(u32::MAX))
+    }
+
+    fn close_until(&self, url: &str, until: i64) {
+        let mut map = self.closed_until.borrow_mut();
+        let entry = map.entry(url.to_string()).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+}
+
 /// The fate the consumer gives one message.
 enum Fate {
     Done,
@@ -123,7 +143,7 @@ enum Fate {
 }
 
 /// Consumes one batch from `RELAY_QUEUE`. Returns one disposition per message, in order.
-pub async fn consume_events(platform: &impl Platform, configs: &ConfigCache, messages: &[IncomingMessage]) -> Vec<Disposition> {
+pub async fn consume_events(platform: &impl Platform, configs: &ConfigCache, gate: &RateGate, messages: &[IncomingMessage]) -> Vec<Disposition> {
     let mut fates: Vec<Option<Fate>> = (0..messages.len()).map(|_| None).collect();
     let mut parsed: Vec<Option<QueuedEvent>> = Vec::with_capacity(messages.len());
     for (message, fate) in messages.iter().zip(fates.iter_mut()) {
@@ -141,7 +161,7 @@ pub async fn consume_events(platform: &impl Platform, configs: &ConfigCache, mes
     for environment in environments {
         let indices: Vec<usize> = (0..messages.len()).filter(|&i| parsed[i].as_ref().is_some_and(|e| e.environment == environment)).collect();
         let events: Vec<&QueuedEvent> = indices.iter().map(|&i| parsed[i].as_ref().expect("filtered above")).collect();
-        let outcomes = deliver_environment(platform, configs, environment, &events).await;
+        let outcomes = deliver_environment(platform, configs, gate, environment, &events).await;
         for (&i, fate) in indices.iter().zip(outcomes) {
             fates[i] = Some(fate);
         }
@@ -155,7 +175,7 @@ pub async fn consume_events(platform: &impl Platform, configs: &ConfigCache, mes
 }
 
 /// Delivers one environment's events of a batch and decides each one's fate.
-async fn deliver_environment(platform: &impl Platform, configs: &ConfigCache, environment: &str, events: &[&QueuedEvent]) -> Vec<Fate> {
+async fn deliver_environment(platform: &impl Platform, configs: &ConfigCache, gate: &RateGate, environment: &str, events: &[&QueuedEvent]) -> Vec<Fate> {
     let infrastructure = |delay_seconds| (0..events.len()).map(|_| Fate::PlatformRetry { delay_seconds }).collect::<Vec<_>>();
     let config = match configs.get(platform, environment).await {
         Ok(config) => config,
@@ -165,6 +185,10 @@ async fn deliver_environment(platform: &impl Platform, configs: &ConfigCache, en
         Ok(target) => target,
         Err(error) => return events.iter().map(|_| dead_letter_or_wait(&error)).collect(),
     };
+    let now = platform.now().timestamp();
+    if let Some(wait) = gate.closed_for(&target.url, now) {
+        return events.iter().map(|event| wait_for_window(event, &config.queue, wait)).collect();
+    }
     // Already delivered (an earlier copy, or the same event twice in this batch): done.
     let keys: Vec<String> = events.iter().map(|e| e.dedup_key.clone()).collect();
     let Ok(handled) = dedup::already_handled(platform.state_store(), &keys).await else {
@@ -172,7 +196,10 @@ async fn deliver_environment(platform: &impl Platform, configs: &ConfigCache, en
     };
     let objects: Vec<EventObjects> =
         events.iter().zip(&handled).map(|(e, seen)| if *seen { EventObjects::default() } else { e.objects.clone().into() }).collect();
-    let report = deliver(platform.braze(), &target, &objects, platform.now().timestamp()).await;
+    let report = deliver(platform.braze(), &target, &objects, now).await;
+    if let Some(until) = report.rate_limited_until {
+        gate.close_until(&target.url, until);
+    }
 
     // An event Braze refused in part is dead-lettered, not recorded, so a replay can deliver it.
     let delivered: Vec<&String> = keys
@@ -186,6 +213,17 @@ async fn deliver_environment(platform: &impl Platform, configs: &ConfigCache, en
         platform.log(&serde_json::json!({"level": "warn", "msg": "queue", "outcome": "dedup_record_failed", "error": error.to_string()}).to_string());
     }
     events.iter().zip(report.items).map(|(event, item)| fate_of(event, item, &config)).collect()
+}
+
+/// Sends an event back to wait until Braze's rate-limit window reopens.
+fn wait_for_window(event: &QueuedEvent, settings: &QueueSettings, wait_seconds: u32) -> Fate {
+    let mut next = event.clone();
+    next.rate_limited += 1;
+    if next.rate_limited > settings.max_rate_limited {
+        return Fate::DeadLetter { reason: format!("still rate limited after {} deferrals", event.rate_limited), braze_status: Some(429), errors: vec![] };
+    }
+    let delay_seconds = wait_seconds.saturating_add(jitter(&event.dedup_key, 2)).clamp(1, settings.max_backoff_seconds);
+    Fate::Requeue { message: next, delay_seconds }
 }
 
 /// Configuration problems wait for an operator's fix; an unknown environment never heals.
@@ -208,15 +246,9 @@ fn fate_of(event: &QueuedEvent, item: ItemDelivery, config: &EnvironmentConfig) 
         ItemDelivery::Failed(RelayError::BrazeRejected { status, message }) => {
             Fate::DeadLetter { reason: format!("Braze refused the request with {status}: {message}"), braze_status: Some(status), errors: vec![] }
         }
-        ItemDelivery::Failed(RelayError::BrazeUnavailable { status: Some(429), retry_after_secs, cause }) => {
-            let mut next = event.clone();
-            next.rate_limited += 1;
-            if next.rate_limited > settings.max_rate_limited {
-                return Fate::DeadLetter { reason: format!("still rate limited after {} deferrals: {cause}", event.rate_limited), braze_status: Some(429), errors: vec![] };
-            }
-            // Wait out the window Braze named; a little jitter spreads the restart.
-            let delay_seconds = retry_after_secs.saturating_add(jitter(&event.dedup_key, 2)).clamp(1, settings.max_backoff_seconds);
-            Fate::Requeue { message: next, delay_seconds }
+        // Wait out the window Braze named; a little jitter spreads the restart.
+        ItemDelivery::Failed(RelayError::BrazeUnavailable { status: Some(429), retry_after_secs, .. }) => {
+            wait_for_window(event, settings, retry_after_secs)
         }
         ItemDelivery::Failed(RelayError::BrazeUnavailable { status, cause, .. }) => {
             let mut next = event.clone();

@@ -17,7 +17,7 @@ use crate::dead_letters;
 use crate::environment::ConfigCache;
 use crate::pipeline;
 use crate::ports::{BrazeTransport, HttpReply, IncomingRequest, KeyValueStore, Platform, QueueError, QueueName, QueueProducer, StoreError, TransportError};
-use crate::queue::{self, Disposition, IncomingMessage};
+use crate::queue::{self, Disposition, IncomingMessage, RateGate};
 
 /// Bodies are read up to this many bytes; anything longer is over every environment's cap
 /// (the config allows at most 8 MiB), so the rest is never buffered.
@@ -26,6 +26,8 @@ const HARD_BODY_CAP: usize = 8 * 1024 * 1024;
 thread_local! {
     /// Per-isolate: configs read from KV are reused across requests for a short while.
     static CONFIGS: &'static ConfigCache = Box::leak(Box::new(ConfigCache::default()));
+    /// Per-isolate: Braze rate-limit windows the consumer has learnt about.
+    static RATE_GATE: &'static RateGate = Box::leak(Box::new(RateGate::default()));
 }
 
 #[event(start)]
@@ -71,7 +73,7 @@ async fn queue(batch: MessageBatch<JsValue>, env: Env, _ctx: Context) -> worker:
         dead_letters::consume_dead_letters(&platform, &messages).await
     } else {
         let configs = CONFIGS.with(|c| *c);
-        queue::consume_events(&platform, configs, &messages).await
+        queue::consume_events(&platform, configs, RATE_GATE.with(|g| *g), &messages).await
     };
     for (message, disposition) in raw.iter().zip(dispositions) {
         match disposition {

@@ -7,7 +7,7 @@ use extole_braze_relay::environment::{config_key, ConfigCache};
 use extole_braze_relay::memory::MemoryPlatform;
 use extole_braze_relay::pipeline::handle;
 use extole_braze_relay::ports::{IncomingRequest, QueueName, TransportError};
-use extole_braze_relay::queue::{consume_events, Disposition, IncomingMessage, QueuedEvent};
+use extole_braze_relay::queue::{consume_events, Disposition, IncomingMessage, QueuedEvent, RateGate};
 use extole_braze_relay::respond::Response;
 use serde_json::{json, Value};
 
@@ -55,7 +55,7 @@ fn run_consumer(platform: &MemoryPlatform, configs: &ConfigCache, queue: QueueNa
     let sent = platform.queues.drain(queue);
     let messages: Vec<IncomingMessage> = sent.iter().enumerate().map(|(i, m)| IncomingMessage { id: format!("m{i}"), body: m.body.clone() }).collect();
     let dispositions = match queue {
-        QueueName::Events => pollster::block_on(consume_events(platform, configs, &messages)),
+        QueueName::Events => pollster::block_on(consume_events(platform, configs, &RateGate::default(), &messages)),
         QueueName::DeadLetters => pollster::block_on(consume_dead_letters(platform, &messages)),
     };
     sent.iter()
@@ -232,10 +232,35 @@ fn admin_endpoints_need_the_admin_token() {
 fn unreadable_messages_are_kept_not_dropped() {
     let (platform, configs) = (platform(), ConfigCache::default());
     let messages = [IncomingMessage { id: "junk".into(), body: "{not json".into() }];
-    let dispositions = pollster::block_on(consume_events(&platform, &configs, &messages));
+    let dispositions = pollster::block_on(consume_events(&platform, &configs, &RateGate::default(), &messages));
     assert_eq!(dispositions, [Disposition::Ack]);
     run_consumer(&platform, &configs, QueueName::DeadLetters);
     let listing = admin(&platform, &configs, "GET", "/admin/dead-letters", "");
     assert_eq!(listing.body["dead_letters"][0]["replayable"], false);
     assert!(listing.body["dead_letters"][0]["reason"].as_str().unwrap().contains("unreadable"));
+}
+
+#[test]
+fn a_spent_rate_limit_window_holds_later_batches_without_asking_braze() {
+    let (platform, configs, gate) = (platform(), ConfigCache::default(), RateGate::default());
+    let consume = |platform: &MemoryPlatform| {
+        let sent = platform.queues.drain(QueueName::Events);
+        let messages: Vec<IncomingMessage> = sent.iter().enumerate().map(|(i, m)| IncomingMessage { id: format!("g{i}"), body: m.body.clone() }).collect();
+        pollster::block_on(consume_events(platform, &configs, &gate, &messages))
+    };
+    post(&platform, &configs, &event(1));
+    let reset = (platform.now.get().timestamp() + 20).to_string();
+    // Braze accepts, but says the window is spent.
+    platform.braze.then_reply(201, &[("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", &reset)], r#"{"message":"success","events_processed":1}"#);
+    consume(&platform);
+    post(&platform, &configs, &event(2));
+    consume(&platform);
+    assert_eq!(platform.braze.sent.borrow().len(), 1, "the second batch waited instead of spending a request");
+    let waiting = requeued(&platform);
+    assert_eq!((waiting[0].0.event_id.as_deref(), waiting[0].0.rate_limited), (Some("q-2"), 1));
+    assert!((20..=22).contains(&waiting[0].1), "{}", waiting[0].1);
+    // Once the window has reset, it goes.
+    platform.now.set(platform.now.get() + chrono::Duration::seconds(21));
+    consume(&platform);
+    assert_eq!(platform.braze.sent.borrow().len(), 2);
 }
