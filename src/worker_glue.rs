@@ -41,8 +41,15 @@ fn start() {
     }));
 }
 
+/// With the variable `RELAY_TEST_HOOKS` = `enabled` (end-to-end tests only, never in
+/// production), `POST /__test/panic` panics, to prove the Worker recovers.
+const TEST_HOOKS: &str = "RELAY_TEST_HOOKS";
+
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    if req.path() == "/__test/panic" && env.var(TEST_HOOKS).is_ok_and(|v| v.to_string() == "enabled") {
+        panic!("forced panic: the panic-recovery test hook");
+    }
     let request = IncomingRequest {
         method: req.method().to_string(),
         path: req.path(),

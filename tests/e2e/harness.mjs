@@ -73,8 +73,9 @@ function derivedWranglerConfig() {
     const header = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$/.exec(line);
     if (header) skipping = header[1] === 'build' || header[1].startsWith('build.');
     if (skipping) continue;
-    if (/^\s*main\s*=/.test(line)) {
-      out.push(`main = ${JSON.stringify(BUILD_ENTRY)}`);
+    const main = /^\s*main\s*=\s*"([^"]+)"/.exec(line);
+    if (main) {
+      out.push(`main = ${JSON.stringify(path.resolve(REPO_ROOT, main[1]))}`);
       continue;
     }
     out.push(line);
