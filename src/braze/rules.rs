@@ -22,12 +22,10 @@ pub fn is_valid_key(key: &str) -> bool {
     !key.is_empty() && !key.starts_with('$') && key.chars().count() <= MAX_NAME_CHARS
 }
 
-/// Cuts `text` to Braze's string limit on a character boundary.
+/// Drops control characters other than tab and newline (a NUL breaks more systems than it
+/// informs), then cuts `text` to Braze's string limit on a character boundary.
 pub fn clip_string(text: &str) -> String {
-    match text.char_indices().nth(MAX_STRING_CHARS) {
-        Some((byte, _)) => text[..byte].to_string(),
-        None => text.to_string(),
-    }
+    text.chars().filter(|c| !c.is_control() || matches!(c, '\t' | '\n')).take(MAX_STRING_CHARS).collect()
 }
 
 /// Cleans event properties to Braze's rules: invalid keys dropped, reserved keys prefixed,

@@ -124,9 +124,9 @@ fn normalise(index: usize, pointer: String, value: Value) -> Result<ExtoleEvent,
     let name = event_name(&root, &pointer)?;
     let id = first_field(&root, &ID_FIELDS)
         .map(|(field, value)| {
-            scalar_to_string(value).ok_or(ParseError::InvalidField {
+            event_id_of(value).ok_or(ParseError::InvalidField {
                 pointer: format!("{pointer}/{field}"),
-                expected: "expected a string or number event id",
+                expected: "expected a non-empty string or integer event id (at most 512 characters, no control characters)",
             })
         })
         .transpose()?;
@@ -143,8 +143,27 @@ fn normalise(index: usize, pointer: String, value: Value) -> Result<ExtoleEvent,
     Ok(ExtoleEvent { index, name, id, time, person, properties, root })
 }
 
+/// Longest event id accepted; longer ones are not ids but payloads.
+const MAX_EVENT_ID_CHARS: usize = 512;
+
+/// An id is a string or an integer written exactly (a 25-digit id keeps every digit); a
+/// fraction or exponent (`1.5`, `1e400`) is not an id.
+fn event_id_of(value: &Value) -> Option<String> {
+    let id = match value {
+        Value::String(s) => s.trim().to_string(),
+        Value::Number(n) => Some(n.to_string()).filter(|t| t.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()))?,
+        _ => return None,
+    };
+    let valid = !id.is_empty() && id.chars().count() <= MAX_EVENT_ID_CHARS && !id.chars().any(char::is_control);
+    valid.then_some(id)
+}
+
 fn event_name(root: &Map<String, Value>, pointer: &str) -> Result<String, ParseError> {
     match first_field(root, &NAME_FIELDS) {
+        Some((field, Value::String(name))) if name.chars().any(char::is_control) => Err(ParseError::InvalidField {
+            pointer: format!("{pointer}/{field}"),
+            expected: "event name contains control characters",
+        }),
         Some((_, Value::String(name))) if !name.trim().is_empty() => Ok(name.trim().to_string()),
         Some((field, _)) => Err(ParseError::InvalidField {
             pointer: format!("{pointer}/{field}"),
@@ -290,6 +309,10 @@ mod tests {
             ("{\"type\":\"  \"}", "invalid_field", Some("/type")),
             ("{\"type\":\"a\",\"event_time\":\"soon\"}", "invalid_field", Some("/event_time")),
             ("{\"type\":\"a\",\"event_id\":{}}", "invalid_field", Some("/event_id")),
+            ("{\"type\":\"a\",\"event_id\":1e400}", "invalid_field", Some("/event_id")),
+            ("{\"type\":\"a\",\"event_id\":1.5}", "invalid_field", Some("/event_id")),
+            ("{\"type\":\"a\",\"event_id\":\"\"}", "invalid_field", Some("/event_id")),
+            ("{\"type\":\"sh\\u0000ared\"}", "invalid_field", Some("/type")),
             ("{\"type\":\"a\",\"data\":[1]}", "invalid_field", Some("/data")),
         ];
         for (raw, code, pointer) in cases {

@@ -27,6 +27,9 @@ pub fn normalise_event_name(name: &str) -> String {
     out
 }
 
+/// Longest external id sent; anything longer is not an id (and is not sent).
+const MAX_EXTERNAL_ID_CHARS: usize = 512;
+
 /// How a person is named in every Braze object of one event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Identifier {
@@ -197,7 +200,8 @@ fn identify(event: &ExtoleEvent, config: &EnvironmentConfig) -> Result<Identifie
     let external_id = identity
         .external_id_paths
         .iter()
-        .find_map(|path| source_value(event, path).and_then(|v| scalar_to_string(&v)));
+        .find_map(|path| source_value(event, path).and_then(|v| scalar_to_string(&v)))
+        .filter(|id| id.chars().count() <= MAX_EXTERNAL_ID_CHARS && !id.chars().any(char::is_control));
     if let Some(id) = external_id {
         return Ok(Identifier::ExternalId(id));
     }

@@ -37,8 +37,10 @@ fn scalar_text(value: &Value) -> Option<String> {
 }
 
 /// Braze refuses strings over 255 characters; a clipped name or link would be wrong data.
+/// Control characters are dropped first.
 fn fit_string(text: String) -> Option<String> {
-    (text.chars().count() <= MAX_STRING_CHARS).then_some(text)
+    let text: String = if text.chars().any(char::is_control) { text.chars().filter(|c| !c.is_control()).collect() } else { text };
+    (!text.is_empty() && text.chars().count() <= MAX_STRING_CHARS).then_some(text)
 }
 
 /// Trimmed, lowercased, and plausibly deliverable: one `@`, a sane local part, and a domain
