@@ -48,3 +48,64 @@ pub async fn record(store: &impl KeyValueStore, keys: &[&String], window_seconds
     }
     Ok(())
 }
+
+/// Strict dedup (`"dedup": "strict"`): one Durable Object per event id serialises every
+/// copy of that event, so simultaneous deliveries cannot both pass the way they can
+/// through eventually consistent KV. The state machine lives here; the Durable Object
+/// (`worker_glue`) and the in-memory locks only store its states.
+pub mod strict {
+    use serde::{Deserialize, Serialize};
+
+    /// A claim that has not been settled within this long is presumed abandoned (the Worker
+    /// died mid-delivery) and may be claimed again.
+    pub const IN_FLIGHT_EXPIRY_SECONDS: i64 = 60;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(tag = "state", rename_all = "snake_case")]
+    pub enum LockState {
+        InFlight { since: i64 },
+        Delivered { at: i64 },
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Claim {
+        /// This copy delivers; it must settle the claim afterwards.
+        Claimed,
+        AlreadyDelivered,
+        /// Another copy is being delivered right now.
+        InFlight,
+    }
+
+    /// Decides a claim on an event whose lock is in `state`, and the lock's next state.
+    pub fn claim(state: Option<LockState>, now: i64, window_seconds: u64) -> (Claim, Option<LockState>) {
+        let window = i64::try_from(window_seconds).unwrap_or(i64::MAX);
+        match state {
+            Some(LockState::Delivered { at }) if now - at < window => (Claim::AlreadyDelivered, state),
+            Some(LockState::InFlight { since }) if now - since < IN_FLIGHT_EXPIRY_SECONDS => (Claim::InFlight, state),
+            _ => (Claim::Claimed, Some(LockState::InFlight { since: now })),
+        }
+    }
+
+    /// The lock's state once the claimant is done: delivered, or released for a retry.
+    pub fn settle(delivered: bool, now: i64) -> Option<LockState> {
+        delivered.then_some(LockState::Delivered { at: now })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn one_claim_at_a_time_and_delivered_stays_delivered() {
+            let (first, state) = claim(None, 100, 3600);
+            assert_eq!(first, Claim::Claimed);
+            assert_eq!(claim(state, 101, 3600).0, Claim::InFlight);
+            let delivered = settle(true, 102);
+            assert_eq!(claim(delivered, 103, 3600).0, Claim::AlreadyDelivered);
+            assert_eq!(claim(delivered, 102 + 3600, 3600).0, Claim::Claimed, "the window has passed");
+            assert_eq!(claim(settle(false, 102), 103, 3600).0, Claim::Claimed, "a failed delivery is released");
+            assert_eq!(claim(state, 100 + IN_FLIGHT_EXPIRY_SECONDS, 3600).0, Claim::Claimed, "an abandoned claim expires");
+        }
+    }
+}

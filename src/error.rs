@@ -41,6 +41,8 @@ pub enum RelayError {
 
     #[error("configuration for '{environment}' is unusable: {reason}")]
     Misconfigured { environment: String, reason: String },
+    #[error("event {index} is being delivered by another request right now; retry shortly")]
+    InFlight { index: usize },
     #[error("the dedup store is unavailable: {reason}")]
     StateUnavailable { reason: String },
 
@@ -71,6 +73,7 @@ impl RelayError {
             Self::Misconfigured { .. }
             | Self::StateUnavailable { .. }
             | Self::QueueUnavailable { .. }
+            | Self::InFlight { .. }
             | Self::BrazeUnavailable { .. } => 503,
             Self::Internal => 500,
         }
@@ -92,6 +95,7 @@ impl RelayError {
             Self::EventNameTooLong { .. } => "event_name_too_long",
             Self::MessageTooLarge { .. } => "message_too_large",
             Self::QueueUnavailable { .. } => "queue_unavailable",
+            Self::InFlight { .. } => "in_flight",
             Self::Misconfigured { .. } => "misconfigured",
             Self::StateUnavailable { .. } => "state_unavailable",
             Self::BrazeRejected { .. } => "braze_rejected",
@@ -110,6 +114,7 @@ impl RelayError {
         match self {
             Self::BrazeUnavailable { retry_after_secs, .. } => Some(*retry_after_secs),
             Self::StateUnavailable { .. } | Self::Misconfigured { .. } | Self::QueueUnavailable { .. } => Some(60),
+            Self::InFlight { .. } => Some(10),
             _ => None,
         }
     }

@@ -7,7 +7,8 @@ use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 
-use crate::ports::{BrazeTransport, HttpReply, KeyValueStore, Platform, QueueError, QueueName, QueueProducer, StoreError, TransportError};
+use crate::dedup::strict::{self, Claim, LockState};
+use crate::ports::{BrazeTransport, EventLocks, HttpReply, KeyValueStore, Platform, QueueError, QueueName, QueueProducer, StoreError, TransportError};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -137,12 +138,41 @@ impl BrazeTransport for ScriptedBraze {
     }
 }
 
+/// Strict dedup locks, in memory, with the same state machine as the Durable Object.
+#[derive(Default)]
+pub struct MemoryLocks {
+    pub states: RefCell<HashMap<String, LockState>>,
+    /// The clock the locks read (seconds), shared with the platform's.
+    pub now: Cell<i64>,
+}
+
+impl EventLocks for MemoryLocks {
+    async fn claim(&self, key: &str, window_seconds: u64) -> Result<Claim, StoreError> {
+        let current = self.states.borrow().get(key).copied();
+        let (claim, next) = strict::claim(current, self.now.get(), window_seconds);
+        match next {
+            Some(state) => self.states.borrow_mut().insert(key.to_string(), state),
+            None => self.states.borrow_mut().remove(key),
+        };
+        Ok(claim)
+    }
+
+    async fn settle(&self, key: &str, delivered: bool) -> Result<(), StoreError> {
+        match strict::settle(delivered, self.now.get()) {
+            Some(state) => self.states.borrow_mut().insert(key.to_string(), state),
+            None => self.states.borrow_mut().remove(key),
+        };
+        Ok(())
+    }
+}
+
 /// The whole platform, in memory.
 pub struct MemoryPlatform {
     pub config: MemoryStore,
     pub state: MemoryStore,
     pub braze: ScriptedBraze,
     pub queues: MemoryQueues,
+    pub locks: MemoryLocks,
     pub secrets: HashMap<String, String>,
     pub now: Cell<DateTime<Utc>>,
     pub logs: RefCell<Vec<String>>,
@@ -155,6 +185,7 @@ impl MemoryPlatform {
             state: MemoryStore::default(),
             braze: ScriptedBraze::default(),
             queues: MemoryQueues::default(),
+            locks: MemoryLocks::default(),
             secrets: secrets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             now: Cell::new(DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z").expect("valid literal").with_timezone(&Utc)),
             logs: RefCell::new(Vec::new()),
@@ -166,6 +197,7 @@ impl Platform for MemoryPlatform {
     type Store = MemoryStore;
     type Braze = ScriptedBraze;
     type Queues = MemoryQueues;
+    type Locks = MemoryLocks;
 
     fn config_store(&self) -> &MemoryStore {
         &self.config
@@ -181,6 +213,11 @@ impl Platform for MemoryPlatform {
 
     fn queues(&self) -> &MemoryQueues {
         &self.queues
+    }
+
+    fn locks(&self) -> &MemoryLocks {
+        self.locks.now.set(self.now.get().timestamp());
+        &self.locks
     }
 
     fn secret(&self, name: &str) -> Option<String> {

@@ -11,12 +11,13 @@ use crate::dead_letters;
 use crate::dedup;
 use crate::deliver::{deliver, BrazeTarget, ItemDelivery};
 use crate::braze::{pack, RequestCaps};
-use crate::config::{AuthScheme, DeliveryMode};
+use crate::config::{AuthScheme, DedupMode, DeliveryMode};
+use crate::dedup::strict::Claim;
 use crate::environment::{is_valid_environment_name, ConfigCache, EffectiveConfig};
 use crate::error::RelayError;
 use crate::extole::{self, ExtoleEvent, ParseLimits};
 use crate::mapping::{translate, TranslateError, Translation};
-use crate::ports::{IncomingRequest, Platform, QueueName, QueueProducer};
+use crate::ports::{EventLocks, IncomingRequest, Platform, QueueName, QueueProducer};
 use crate::queue::{QueuedEvent, MAX_MESSAGE_BYTES};
 use crate::respond::{RequestLog, Response};
 
@@ -115,12 +116,27 @@ async fn relay_webhook(
 
     // 3. Deduplicate.
     let dedup_keys = dedup::keys_for(environment, &events, body);
-    let handled = dedup::already_handled(platform.state_store(), &dedup_keys)
-        .await
-        .map_err(|e| RelayError::StateUnavailable { reason: e.to_string() })?;
-    for (fate, seen) in fates.iter_mut().zip(&handled) {
-        if fate.is_none() && *seen {
-            *fate = Some(Fate::Duplicate);
+    let strict = config.dedup.mode == DedupMode::Strict;
+    let unavailable = |e: crate::ports::StoreError| RelayError::StateUnavailable { reason: e.to_string() };
+    let mut claimed = vec![false; events.len()];
+    if strict {
+        for (i, key) in dedup_keys.iter().enumerate() {
+            if fates[i].is_some() || dedup_keys[..i].contains(key) {
+                fates[i].get_or_insert(Fate::Duplicate);
+                continue;
+            }
+            match platform.locks().claim(key, config.dedup.window_seconds).await.map_err(unavailable)? {
+                Claim::Claimed => claimed[i] = true,
+                Claim::AlreadyDelivered => fates[i] = Some(Fate::Duplicate),
+                Claim::InFlight => fates[i] = Some(Fate::Failed(RelayError::InFlight { index: i })),
+            }
+        }
+    } else {
+        let handled = dedup::already_handled(platform.state_store(), &dedup_keys).await.map_err(unavailable)?;
+        for (fate, seen) in fates.iter_mut().zip(&handled) {
+            if fate.is_none() && *seen {
+                *fate = Some(Fate::Duplicate);
+            }
         }
     }
 
@@ -136,15 +152,26 @@ async fn relay_webhook(
     let objects: Vec<_> = translations.iter().map(|t| t.as_ref().map(|t| t.objects.clone()).unwrap_or_default()).collect();
     let mut braze_summary = Value::Null;
     if objects.iter().any(|o| o.count() > 0) {
-        let target = BrazeTarget::resolve(platform, environment, config)?;
-        let report = deliver(platform.braze(), &target, &objects, platform.now().timestamp()).await;
-        log.braze_status = report.last_status;
-        braze_summary = braze_summary_of(&report.accepted);
-        for (fate, item) in fates.iter_mut().zip(report.items) {
-            match item {
-                ItemDelivery::Accepted { errors } => *fate = Some(Fate::Delivered { errors }),
-                ItemDelivery::Failed(error) => *fate = Some(Fate::Failed(error)),
-                ItemDelivery::Skipped => {}
+        match BrazeTarget::resolve(platform, environment, config) {
+            Ok(target) => {
+                let report = deliver(platform.braze(), &target, &objects, platform.now().timestamp()).await;
+                log.braze_status = report.last_status;
+                braze_summary = braze_summary_of(&report.accepted);
+                for (fate, item) in fates.iter_mut().zip(report.items) {
+                    match item {
+                        ItemDelivery::Accepted { errors } => *fate = Some(Fate::Delivered { errors }),
+                        ItemDelivery::Failed(error) => *fate = Some(Fate::Failed(error)),
+                        ItemDelivery::Skipped => {}
+                    }
+                }
+            }
+            // Not returned early: strict-mode claims below must still be released.
+            Err(error) => {
+                for (fate, objects) in fates.iter_mut().zip(&objects) {
+                    if objects.count() > 0 {
+                        *fate = Some(Fate::Failed(error.clone()));
+                    }
+                }
             }
         }
     }
@@ -156,9 +183,19 @@ async fn relay_webhook(
         .filter(|(_, fate)| matches!(fate, Some(Fate::Delivered { .. })))
         .map(|(key, _)| key)
         .collect();
-    let delivered_at = crate::extole::format_braze_time(&platform.now());
-    if let Err(error) = dedup::record(platform.state_store(), &delivered, config.dedup.window_seconds, &delivered_at).await {
-        log.warnings.push(format!("dedup record not written: {error}"));
+    if strict {
+        // Every claim is settled: delivered ones stay taken, the rest are released for a retry.
+        for (i, key) in dedup_keys.iter().enumerate().filter(|(i, _)| claimed[*i]) {
+            let delivered = matches!(fates[i], Some(Fate::Delivered { .. }));
+            if let Err(error) = platform.locks().settle(key, delivered).await {
+                log.warnings.push(format!("strict dedup lock not settled: {error}"));
+            }
+        }
+    } else {
+        let delivered_at = crate::extole::format_braze_time(&platform.now());
+        if let Err(error) = dedup::record(platform.state_store(), &delivered, config.dedup.window_seconds, &delivered_at).await {
+            log.warnings.push(format!("dedup record not written: {error}"));
+        }
     }
 
     // 7. Respond.

@@ -82,11 +82,19 @@ pub trait QueueProducer {
     async fn send_batch(&self, queue: QueueName, bodies: &[String], delay_seconds: u32) -> Result<(), QueueError>;
 }
 
+/// Strict dedup's per-event locks (a Durable Object per event in the Worker).
+#[allow(async_fn_in_trait)]
+pub trait EventLocks {
+    async fn claim(&self, key: &str, window_seconds: u64) -> Result<crate::dedup::strict::Claim, StoreError>;
+    async fn settle(&self, key: &str, delivered: bool) -> Result<(), StoreError>;
+}
+
 /// Everything the pipeline needs from where it runs.
 pub trait Platform {
     type Store: KeyValueStore;
     type Braze: BrazeTransport;
     type Queues: QueueProducer;
+    type Locks: EventLocks;
 
     /// `RELAY_CONFIG`: per-environment config documents.
     fn config_store(&self) -> &Self::Store;
@@ -94,6 +102,7 @@ pub trait Platform {
     fn state_store(&self) -> &Self::Store;
     fn braze(&self) -> &Self::Braze;
     fn queues(&self) -> &Self::Queues;
+    fn locks(&self) -> &Self::Locks;
     /// A Worker secret or variable; `None` when unset or empty.
     fn secret(&self, name: &str) -> Option<String>;
     fn now(&self) -> DateTime<Utc>;

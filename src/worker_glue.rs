@@ -9,14 +9,19 @@ use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use worker::wasm_bindgen::JsValue;
 use worker::{
-    console_log, event, js_sys, AbortController, BatchMessageBuilder, Context, Delay, Env, Fetch, Headers, MessageBatch, MessageExt,
-    Method, QueueContentType, QueueRetryOptionsBuilder, RawMessage, RawMessageBuilder, Request, RequestInit, Response,
+    console_log, durable_object, event, js_sys, AbortController, BatchMessageBuilder, Context, Delay, DurableObject, Env, Fetch, Headers,
+    MessageBatch, MessageExt, Method, QueueContentType, QueueRetryOptionsBuilder, RawMessage, RawMessageBuilder, Request, RequestInit,
+    Response, State,
 };
 
 use crate::dead_letters;
+use crate::dedup::strict::{self, Claim, LockState};
 use crate::environment::ConfigCache;
 use crate::pipeline;
-use crate::ports::{BrazeTransport, HttpReply, IncomingRequest, KeyValueStore, Platform, QueueError, QueueName, QueueProducer, StoreError, TransportError};
+use crate::ports::{
+    BrazeTransport, EventLocks, HttpReply, IncomingRequest, KeyValueStore, Platform, QueueError, QueueName, QueueProducer, StoreError,
+    TransportError,
+};
 use crate::queue::{self, Disposition, IncomingMessage, RateGate};
 
 /// Bodies are read up to this many bytes; anything longer is over every environment's cap
@@ -119,6 +124,7 @@ struct WorkerPlatform {
     state: KvStore,
     braze: FetchTransport,
     queues: Queues,
+    locks: DurableLocks,
 }
 
 impl WorkerPlatform {
@@ -128,6 +134,7 @@ impl WorkerPlatform {
             state: KvStore(env.kv("RELAY_STATE")?),
             braze: FetchTransport,
             queues: Queues { events: env.queue("RELAY_QUEUE").ok(), dead_letters: env.queue("RELAY_DLQ").ok() },
+            locks: DurableLocks(env.durable_object("RELAY_DEDUP").ok()),
             env,
         })
     }
@@ -137,6 +144,7 @@ impl Platform for WorkerPlatform {
     type Store = KvStore;
     type Braze = FetchTransport;
     type Queues = Queues;
+    type Locks = DurableLocks;
 
     fn config_store(&self) -> &KvStore {
         &self.config
@@ -152,6 +160,10 @@ impl Platform for WorkerPlatform {
 
     fn queues(&self) -> &Queues {
         &self.queues
+    }
+
+    fn locks(&self) -> &DurableLocks {
+        &self.locks
     }
 
     fn secret(&self, name: &str) -> Option<String> {
@@ -229,6 +241,89 @@ impl QueueProducer for Queues {
         });
         let batch = BatchMessageBuilder::new().messages(messages).build();
         queue.send_raw_batch(batch).await.map_err(|e| QueueError(e.to_string()))
+    }
+}
+
+/// Strict dedup: the Durable Object namespace `RELAY_DEDUP`, one object per event key.
+struct DurableLocks(Option<worker::ObjectNamespace>);
+
+impl DurableLocks {
+    async fn call(&self, key: &str, path: &str) -> Result<Response, StoreError> {
+        let failed = |e: worker::Error| StoreError(format!("strict dedup lock: {e}"));
+        let namespace = self.0.as_ref().ok_or_else(|| StoreError("no RELAY_DEDUP binding (needed by \"dedup\": \"strict\")".into()))?;
+        let stub = namespace.id_from_name(key).map_err(failed)?.get_stub().map_err(failed)?;
+        stub.fetch_with_str(&format!("https://dedup-lock{path}")).await.map_err(failed)
+    }
+}
+
+impl EventLocks for DurableLocks {
+    async fn claim(&self, key: &str, window_seconds: u64) -> Result<Claim, StoreError> {
+        let mut response = self.call(key, &format!("/claim?window={window_seconds}")).await?;
+        response.json().await.map_err(|e| StoreError(format!("strict dedup lock answer: {e}")))
+    }
+
+    async fn settle(&self, key: &str, delivered: bool) -> Result<(), StoreError> {
+        self.call(key, &format!("/settle?delivered={delivered}")).await.map(|_| ())
+    }
+}
+
+/// One per event key: holds that event's [`LockState`], so copies of it are served one at a
+/// time. The state machine is `dedup::strict`; a delivered lock deletes itself when its
+/// dedup window ends.
+#[durable_object]
+pub struct DedupLock {
+    state: State,
+}
+
+#[derive(serde::Deserialize)]
+struct LockQuery {
+    window: Option<u64>,
+    delivered: Option<bool>,
+}
+
+const LOCK_KEY: &str = "lock";
+const WINDOW_KEY: &str = "window_seconds";
+
+impl DurableObject for DedupLock {
+    fn new(state: State, _env: Env) -> Self {
+        Self { state }
+    }
+
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        let storage = self.state.storage();
+        let query: LockQuery = req.query()?;
+        let now = (js_sys::Date::now() / 1000.0) as i64;
+        let current: Option<LockState> = storage.get(LOCK_KEY).await?;
+        let (answer, next, window) = match req.path().as_str() {
+            "/claim" => {
+                let window = query.window.unwrap_or(691_200);
+                storage.put(WINDOW_KEY, window).await?;
+                let (claim, next) = strict::claim(current, now, window);
+                (serde_json::to_value(claim)?, next, window)
+            }
+            "/settle" => {
+                let window: u64 = storage.get(WINDOW_KEY).await?.unwrap_or(691_200);
+                (serde_json::Value::Null, strict::settle(query.delivered.unwrap_or(false), now), window)
+            }
+            _ => return Response::error("not found", 404),
+        };
+        match next {
+            Some(state) => {
+                storage.put(LOCK_KEY, state).await?;
+                if let LockState::Delivered { .. } = state {
+                    storage.set_alarm(Duration::from_secs(window)).await?;
+                }
+            }
+            None => {
+                storage.delete(LOCK_KEY).await?;
+            }
+        }
+        Response::from_json(&answer)
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        self.state.storage().delete_all().await?;
+        Response::ok("expired")
     }
 }
 

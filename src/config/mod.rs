@@ -121,10 +121,48 @@ pub struct BrazeSettings {
     pub max_objects_per_request: Option<usize>,
 }
 
+/// `"dedup": "strict"` is shorthand for `{"mode": "strict"}` with the default window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "DedupSpec")]
 pub struct DedupSettings {
+    pub mode: DedupMode,
     pub window_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DedupMode {
+    /// Workers KV: cheap, eventually consistent (see README).
+    Kv,
+    /// A Durable Object per event id: simultaneous copies deliver once.
+    Strict,
+}
+
+/// Eight days: Extole retries for more than a day and keeps a dead-letter queue for a week.
+const DEFAULT_DEDUP_WINDOW: u64 = 8 * 24 * 3600;
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DedupSpec {
+    Mode(DedupMode),
+    Full {
+        #[serde(default = "kv_mode")]
+        mode: DedupMode,
+        window_seconds: u64,
+    },
+}
+
+fn kv_mode() -> DedupMode {
+    DedupMode::Kv
+}
+
+impl From<DedupSpec> for DedupSettings {
+    fn from(spec: DedupSpec) -> Self {
+        match spec {
+            DedupSpec::Mode(mode) => Self { mode, window_seconds: DEFAULT_DEDUP_WINDOW },
+            DedupSpec::Full { mode, window_seconds } => Self { mode, window_seconds },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

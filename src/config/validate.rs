@@ -7,7 +7,7 @@ use std::str::FromStr;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{ChannelTarget, EnvironmentConfig, IdentityFallback};
+use super::{ChannelTarget, DedupMode, DeliveryMode, EnvironmentConfig, IdentityFallback};
 use crate::braze::BrazeEndpoint;
 use crate::mapping::normalise_event_name;
 
@@ -40,8 +40,10 @@ const OPEN_MAPS: [(&str, Option<&str>); 4] = [
 ];
 
 /// Settings whose values come from a fixed list. `*` matches any key of an open map.
-const ENUMS: [(&str, &[&str]); 8] = [
+const ENUMS: [(&str, &[&str]); 10] = [
     ("$.delivery", &["direct", "queue"]),
+    ("$.dedup", &["kv", "strict"]),
+    ("$.dedup.mode", &["kv", "strict"]),
     ("$.auth", &["hs256", "bearer", "basic", "none"]),
     ("$.auth.scheme", &["hs256", "bearer", "basic", "none"]),
     ("$.events.unknown", &["forward", "prefix", "ignore"]),
@@ -194,6 +196,11 @@ pub fn semantic_issues(config: &EnvironmentConfig) -> Vec<ConfigIssue> {
     );
     // Cloudflare Queues delays messages by at most 12 hours.
     check(queue.max_backoff_seconds <= 43_200, "$.queue.max_backoff_seconds", "must be at most 43200 (12 h)");
+    check(
+        !(config.dedup.mode == DedupMode::Strict && config.delivery == DeliveryMode::Queue),
+        "$.dedup.mode",
+        "strict dedup applies to direct delivery only",
+    );
     check(config.dedup.window_seconds >= MIN_DEDUP_WINDOW, "$.dedup.window_seconds", "must be at least 60");
     check(
         !config.identity.external_id_paths.is_empty() || config.identity.fallback != IdentityFallback::Reject,
