@@ -4,6 +4,8 @@
 // no details, instead of the runtime's error page, and the instance is marked for
 // re-initialisation so that the next request runs on a fresh one.
 
+import { DurableObject } from 'cloudflare:workers';
+
 import Relay from '../build/index.js';
 
 export * from '../build/index.js';
@@ -47,5 +49,36 @@ export default class GuardedRelay extends Relay {
     } finally {
       inFlight.delete(fail);
     }
+  }
+}
+
+/**
+ * Strict dedup's per-event lock: an atomic register (get, compare-and-set) in a Durable
+ * Object, one per event id. The Rust side owns the state machine (src/dedup.rs, `strict`)
+ * and drives it through compare-and-set, so copies of one event are served one at a time.
+ * A delivered lock deletes itself when the dedup window ends.
+ */
+export class EventLock extends DurableObject {
+  async fetch(request) {
+    const { pathname } = new URL(request.url);
+    if (pathname !== '/get' && pathname !== '/cas') return Response.json({ error: 'not_found' }, { status: 404 });
+    // The body is read before storage: between a storage read and write nothing but storage
+    // may be awaited, so that the runtime's input gate keeps compare-and-set atomic.
+    const command = pathname === '/cas' ? await request.json() : null;
+    const value = (await this.ctx.storage.get('value')) ?? null;
+    if (command === null) return Response.json({ value });
+    const { expected = null, next = null, expire_in_ms: expireInMs = null } = command;
+    if (JSON.stringify(value) !== JSON.stringify(expected)) return Response.json({ swapped: false, value });
+    if (next === null) {
+      await this.ctx.storage.delete('value');
+    } else {
+      await this.ctx.storage.put('value', next);
+    }
+    if (expireInMs) await this.ctx.storage.setAlarm(Date.now() + expireInMs);
+    return Response.json({ swapped: true, value: next });
+  }
+
+  async alarm() {
+    await this.ctx.storage.deleteAll();
   }
 }

@@ -157,7 +157,7 @@ impl EventLocks for MemoryLocks {
         Ok(claim)
     }
 
-    async fn settle(&self, key: &str, delivered: bool) -> Result<(), StoreError> {
+    async fn settle(&self, key: &str, delivered: bool, _window_seconds: u64) -> Result<(), StoreError> {
         match strict::settle(delivered, self.now.get()) {
             Some(state) => self.states.borrow_mut().insert(key.to_string(), state),
             None => self.states.borrow_mut().remove(key),

@@ -187,7 +187,7 @@ async fn relay_webhook(
         // Every claim is settled: delivered ones stay taken, the rest are released for a retry.
         for (i, key) in dedup_keys.iter().enumerate().filter(|(i, _)| claimed[*i]) {
             let delivered = matches!(fates[i], Some(Fate::Delivered { .. }));
-            if let Err(error) = platform.locks().settle(key, delivered).await {
+            if let Err(error) = platform.locks().settle(key, delivered, config.dedup.window_seconds).await {
                 log.warnings.push(format!("strict dedup lock not settled: {error}"));
             }
         }

@@ -86,7 +86,7 @@ pub trait QueueProducer {
 #[allow(async_fn_in_trait)]
 pub trait EventLocks {
     async fn claim(&self, key: &str, window_seconds: u64) -> Result<crate::dedup::strict::Claim, StoreError>;
-    async fn settle(&self, key: &str, delivered: bool) -> Result<(), StoreError>;
+    async fn settle(&self, key: &str, delivered: bool, window_seconds: u64) -> Result<(), StoreError>;
 }
 
 /// Everything the pipeline needs from where it runs.

@@ -9,9 +9,8 @@ use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use worker::wasm_bindgen::JsValue;
 use worker::{
-    console_log, durable_object, event, js_sys, AbortController, BatchMessageBuilder, Context, Delay, DurableObject, Env, Fetch, Headers,
-    MessageBatch, MessageExt, Method, QueueContentType, QueueRetryOptionsBuilder, RawMessage, RawMessageBuilder, Request, RequestInit,
-    Response, State,
+    console_log, event, js_sys, AbortController, BatchMessageBuilder, Context, Delay, Env, Fetch, Headers, MessageBatch, MessageExt,
+    Method, QueueContentType, QueueRetryOptionsBuilder, RawMessage, RawMessageBuilder, Request, RequestInit, Response,
 };
 
 use crate::dead_letters;
@@ -244,86 +243,66 @@ impl QueueProducer for Queues {
     }
 }
 
-/// Strict dedup: the Durable Object namespace `RELAY_DEDUP`, one object per event key.
+/// Strict dedup: the Durable Object namespace `RELAY_DEDUP`, one object per event key. The
+/// object (`EventLock`, in shim/entry.mjs) is only an atomic register with get and
+/// compare-and-set; the state machine stays here, in `dedup::strict`. (A Rust Durable
+/// Object would have cost a fifth of the Worker's size for the same few lines.)
 struct DurableLocks(Option<worker::ObjectNamespace>);
 
+#[derive(serde::Deserialize)]
+struct Register {
+    value: Option<LockState>,
+    #[serde(default)]
+    swapped: bool,
+}
+
+/// Compare-and-set attempts before giving up (only concurrent writers make one fail).
+const CAS_ATTEMPTS: usize = 8;
+
 impl DurableLocks {
-    async fn call(&self, key: &str, path: &str) -> Result<Response, StoreError> {
+    async fn call(&self, key: &str, path: &str, body: Option<String>) -> Result<Register, StoreError> {
         let failed = |e: worker::Error| StoreError(format!("strict dedup lock: {e}"));
         let namespace = self.0.as_ref().ok_or_else(|| StoreError("no RELAY_DEDUP binding (needed by \"dedup\": \"strict\")".into()))?;
         let stub = namespace.id_from_name(key).map_err(failed)?.get_stub().map_err(failed)?;
-        stub.fetch_with_str(&format!("https://dedup-lock{path}")).await.map_err(failed)
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_body(body.map(|b| JsValue::from_str(&b)));
+        let request = Request::new_with_init(&format!("https://event-lock{path}"), &init).map_err(failed)?;
+        stub.fetch_with_request(request).await.map_err(failed)?.json().await.map_err(failed)
     }
+
+    /// Moves the lock from its current state to `step(current)`, atomically.
+    async fn transition<T>(&self, key: &str, step: impl Fn(Option<LockState>) -> (T, Option<LockState>), expire_in_ms: Option<u64>) -> Result<T, StoreError> {
+        let mut current = self.call(key, "/get", None).await?.value;
+        for _ in 0..CAS_ATTEMPTS {
+            let (outcome, next) = step(current);
+            if next == current {
+                return Ok(outcome);
+            }
+            let expire = matches!(next, Some(LockState::Delivered { .. })).then_some(expire_in_ms).flatten();
+            let body = serde_json::json!({ "expected": current, "next": next, "expire_in_ms": expire }).to_string();
+            let answer = self.call(key, "/cas", Some(body)).await?;
+            if answer.swapped {
+                return Ok(outcome);
+            }
+            current = answer.value;
+        }
+        Err(StoreError("strict dedup lock: too much contention".into()))
+    }
+}
+
+fn now_seconds() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
 }
 
 impl EventLocks for DurableLocks {
     async fn claim(&self, key: &str, window_seconds: u64) -> Result<Claim, StoreError> {
-        let mut response = self.call(key, &format!("/claim?window={window_seconds}")).await?;
-        response.json().await.map_err(|e| StoreError(format!("strict dedup lock answer: {e}")))
+        let now = now_seconds();
+        self.transition(key, |current| strict::claim(current, now, window_seconds), None).await
     }
 
-    async fn settle(&self, key: &str, delivered: bool) -> Result<(), StoreError> {
-        self.call(key, &format!("/settle?delivered={delivered}")).await.map(|_| ())
-    }
-}
-
-/// One per event key: holds that event's [`LockState`], so copies of it are served one at a
-/// time. The state machine is `dedup::strict`; a delivered lock deletes itself when its
-/// dedup window ends.
-#[durable_object]
-pub struct DedupLock {
-    state: State,
-}
-
-#[derive(serde::Deserialize)]
-struct LockQuery {
-    window: Option<u64>,
-    delivered: Option<bool>,
-}
-
-const LOCK_KEY: &str = "lock";
-const WINDOW_KEY: &str = "window_seconds";
-
-impl DurableObject for DedupLock {
-    fn new(state: State, _env: Env) -> Self {
-        Self { state }
-    }
-
-    async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        let storage = self.state.storage();
-        let query: LockQuery = req.query()?;
-        let now = (js_sys::Date::now() / 1000.0) as i64;
-        let current: Option<LockState> = storage.get(LOCK_KEY).await?;
-        let (answer, next, window) = match req.path().as_str() {
-            "/claim" => {
-                let window = query.window.unwrap_or(691_200);
-                storage.put(WINDOW_KEY, window).await?;
-                let (claim, next) = strict::claim(current, now, window);
-                (serde_json::to_value(claim)?, next, window)
-            }
-            "/settle" => {
-                let window: u64 = storage.get(WINDOW_KEY).await?.unwrap_or(691_200);
-                (serde_json::Value::Null, strict::settle(query.delivered.unwrap_or(false), now), window)
-            }
-            _ => return Response::error("not found", 404),
-        };
-        match next {
-            Some(state) => {
-                storage.put(LOCK_KEY, state).await?;
-                if let LockState::Delivered { .. } = state {
-                    storage.set_alarm(Duration::from_secs(window)).await?;
-                }
-            }
-            None => {
-                storage.delete(LOCK_KEY).await?;
-            }
-        }
-        Response::from_json(&answer)
-    }
-
-    async fn alarm(&self) -> worker::Result<Response> {
-        self.state.storage().delete_all().await?;
-        Response::ok("expired")
+    async fn settle(&self, key: &str, delivered: bool, window_seconds: u64) -> Result<(), StoreError> {
+        let now = now_seconds();
+        self.transition(key, |_| ((), strict::settle(delivered, now)), Some(window_seconds.saturating_mul(1000))).await
     }
 }
 

@@ -43,7 +43,7 @@ fn a_copy_arriving_while_another_delivers_is_told_to_retry_and_never_sent() {
     assert!(response.headers.iter().any(|(n, v)| n == "retry-after" && v == "10"));
     assert!(platform.braze.sent.borrow().is_empty());
     // The holder delivers; the retry is then a duplicate.
-    pollster::block_on(platform.locks().settle(LOCK, true)).unwrap();
+    pollster::block_on(platform.locks().settle(LOCK, true, 3600)).unwrap();
     assert_eq!(post(&platform, &configs, EVENT).body["status"], "duplicate");
     assert!(platform.braze.sent.borrow().is_empty());
 }
