@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::braze::{BrazeObject, EventObjects, ItemError};
+use crate::braze::{EventObjects, ItemError};
 use crate::config::{EnvironmentConfig, QueueSettings};
 use crate::dead_letters::DeadLetter;
 use crate::dedup;
@@ -30,7 +30,7 @@ pub struct QueuedEvent {
     pub dedup_key: String,
     pub event_id: Option<String>,
     pub event_name: String,
-    pub objects: QueuedObjects,
+    pub objects: EventObjects,
     /// Braze 5xx, timeouts and network errors so far.
     #[serde(default)]
     pub failures: u32,
@@ -38,29 +38,6 @@ pub struct QueuedEvent {
     #[serde(default)]
     pub rate_limited: u32,
     pub enqueued_at: String,
-}
-
-/// The Braze objects of one event (an owned, deserialisable [`EventObjects`]).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct QueuedObjects {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<BrazeObject>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event: Option<BrazeObject>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub purchase: Option<BrazeObject>,
-}
-
-impl From<&EventObjects> for QueuedObjects {
-    fn from(objects: &EventObjects) -> Self {
-        Self { attributes: objects.attributes.clone(), event: objects.event.clone(), purchase: objects.purchase.clone() }
-    }
-}
-
-impl From<QueuedObjects> for EventObjects {
-    fn from(objects: QueuedObjects) -> Self {
-        Self { attributes: objects.attributes, event: objects.event, purchase: objects.purchase }
-    }
 }
 
 impl QueuedEvent {
@@ -71,7 +48,7 @@ impl QueuedEvent {
             dedup_key: dedup_key.to_string(),
             event_id,
             event_name: event_name.to_string(),
-            objects: objects.into(),
+            objects: objects.clone(),
             failures: 0,
             rate_limited: 0,
             enqueued_at: now.to_string(),
@@ -195,7 +172,7 @@ async fn deliver_environment(platform: &impl Platform, configs: &ConfigCache, ga
         return infrastructure(30);
     };
     let objects: Vec<EventObjects> =
-        events.iter().zip(&handled).map(|(e, seen)| if *seen { EventObjects::default() } else { e.objects.clone().into() }).collect();
+        events.iter().zip(&handled).map(|(e, seen)| if *seen { EventObjects::default() } else { e.objects.clone() }).collect();
     let report = deliver(platform.braze(), &target, &objects, now).await;
     if let Some(until) = report.rate_limited_until {
         gate.close_until(&target.url, until);

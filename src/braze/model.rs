@@ -1,4 +1,4 @@
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub type BrazeObject = Map<String, Value>;
@@ -24,14 +24,15 @@ impl UsersTrackBody {
     }
 }
 
-/// The Braze objects one Extole event became; they always travel in the same request.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// The Braze objects one Extole event became; they always travel in the same request
+/// (and, in queue mode, in the same queue message).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EventObjects {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<BrazeObject>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<BrazeObject>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purchase: Option<BrazeObject>,
 }
 
