@@ -204,6 +204,9 @@ async fn relay_webhook(
     Ok(respond(&events, fates, braze_summary))
 }
 
+/// The parsed events of a request, each one's fate so far, and when it arrived.
+type Admitted = (Vec<ExtoleEvent>, Vec<Option<Fate>>, DateTime<Utc>);
+
 /// Steps 1 and 2, shared by delivery and preview: the size cap, authentication on the raw
 /// bytes, then parsing. Events too old to accept already have their fate.
 fn admit(
@@ -212,7 +215,7 @@ fn admit(
     config: &EnvironmentConfig,
     request: &IncomingRequest,
     log: &mut RequestLog,
-) -> Result<(Vec<ExtoleEvent>, Vec<Option<Fate>>, DateTime<Utc>), RelayError> {
+) -> Result<Admitted, RelayError> {
     let body = &request.body;
     if body.len() > config.max_body_bytes {
         return Err(RelayError::PayloadTooLarge { size: body.len(), limit: config.max_body_bytes });
@@ -368,7 +371,7 @@ async fn enqueue(
 fn too_old(event: &ExtoleEvent, config: &EnvironmentConfig, now: DateTime<Utc>) -> Option<RelayError> {
     let max_age = config.auth.max_event_age_seconds?;
     let age = (now - event.time?).num_seconds();
-    (age > i64::try_from(max_age).unwrap_or(i64::MAX)).then(|| RelayError::EventTooOld { index: event.index, max_age_seconds: max_age })
+    (age > i64::try_from(max_age).unwrap_or(i64::MAX)).then_some(RelayError::EventTooOld { index: event.index, max_age_seconds: max_age })
 }
 
 fn translate_error(event: &ExtoleEvent, error: TranslateError) -> RelayError {
