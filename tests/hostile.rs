@@ -57,12 +57,10 @@ fn expand(descriptor: &Value) -> Vec<u8> {
                 };
                 let count = o["count"].as_u64().expect("count") as usize;
                 let separator = o.get("separator").and_then(Value::as_str).unwrap_or("").as_bytes();
-                out.reserve(count * (unit.len() + separator.len()));
-                for i in 0..count {
-                    if i > 0 {
-                        out.extend_from_slice(separator);
-                    }
-                    out.extend_from_slice(&unit);
+                if separator.is_empty() {
+                    out.extend(unit.repeat(count));
+                } else {
+                    out.extend(vec![unit; count].join(separator));
                 }
             }
             other => panic!("bad generator part {other}"),
@@ -279,11 +277,15 @@ fn every_hostile_case_is_refused_with_its_4xx_and_nothing_reaches_braze() {
     let started = std::time::Instant::now();
     let mut failures = Vec::new();
     let mut heartbeats = 0;
+    let mut slowest = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         let id = case["id"].as_str().expect("id");
+        let case_started = std::time::Instant::now();
         let request = request_of(&corpus, case);
         let before = sent_count(&platform);
-        match send(&platform, &configs, &request) {
+        let answer = send(&platform, &configs, &request);
+        slowest.push((case_started.elapsed(), id));
+        match answer {
             Ok(response) => {
                 let problems = check_refusal(case, &response, sent_count(&platform) - before);
                 if !problems.is_empty() {
@@ -300,12 +302,15 @@ fn every_hostile_case_is_refused_with_its_4xx_and_nothing_reaches_braze() {
         }
     }
     let failed_cases = failures.iter().filter(|f| !f.starts_with("heartbeat")).count();
+    slowest.sort_by(|a, b| b.0.cmp(&a.0));
+    let slowest: Vec<String> = slowest.iter().take(3).map(|(t, id)| format!("{id} {t:.0?}")).collect();
     println!(
-        "hostile corpus (native): {} cases tried, {} passed, {failed_cases} failed; {heartbeats} heartbeat events delivered {}; {:.2?}",
+        "hostile corpus (native): {} cases tried, {} passed, {failed_cases} failed; {heartbeats} heartbeat events delivered {}; {:.2?} (slowest: {})",
         cases.len(),
         cases.len() - failed_cases,
         if failures.len() == failed_cases { "all" } else { "NOT all" },
-        started.elapsed()
+        started.elapsed(),
+        slowest.join(", ")
     );
     assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
 }
