@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 source scripts/toolchain-env.sh
 
+printf '\n== Hostile corpus is up to date (tests/hostile/make-corpus.mjs)\n'
+node tests/hostile/make-corpus.mjs --check
+
 printf '\n== Native tests (cargo test)\n'
 cargo test --all-targets
 
