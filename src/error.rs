@@ -64,6 +64,7 @@ impl RelayError {
             Self::MethodNotAllowed { .. } => 405,
             Self::Unauthorized { .. } | Self::AuthNotConfigured { .. } => 401,
             Self::PayloadTooLarge { .. } | Self::MessageTooLarge { .. } => 413,
+            Self::InvalidPayload(crate::extole::ParseError::TooManyEvents { .. }) => 413,
             Self::InvalidPayload(_) => 400,
             Self::UnidentifiedPerson { .. }
             | Self::ExternalIdRequired { .. }

@@ -10,8 +10,9 @@ pub const MAX_NAME_CHARS: usize = 255;
 pub const MAX_PROPERTIES_BYTES: usize = 50_000;
 /// Property keys Braze reserves on events.
 const RESERVED_PROPERTY_KEYS: [&str; 2] = ["time", "event_name"];
-/// Prefix given to a reserved key so its value still reaches Braze.
-const RESERVED_KEY_PREFIX: &str = "extole_";
+/// Prefix given to a reserved key so its value still reaches Braze (distinct from the
+/// relay's own `extole_` properties, so a sender's `event_name` cannot overwrite them).
+const RESERVED_KEY_PREFIX: &str = "extole_data_";
 /// Integers beyond this lose precision in a JSON double: sent as strings instead.
 const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// Property set on an event whose properties had to be cut to fit Braze's size limit.
@@ -114,7 +115,7 @@ mod tests {
         let long_key = "k".repeat(256);
         let input = json!({"$bad": 1, "": 2, "time": "t", "event_name": "n", "ok": 3, long_key: 4});
         let out = clean_properties(input.as_object().unwrap().clone());
-        assert_eq!(Value::Object(out), json!({"extole_time": "t", "extole_event_name": "n", "ok": 3}));
+        assert_eq!(Value::Object(out), json!({"extole_data_time": "t", "extole_data_event_name": "n", "ok": 3}));
     }
 
     #[test]

@@ -9,5 +9,5 @@ mod parse;
 mod time;
 
 pub use event::{scalar_to_string, ExtoleEvent, Person};
-pub use parse::{parse_body, ParseError, ParseLimits};
+pub use parse::{id_text, parse_body, ParseError, ParseLimits};
 pub use time::{format_braze_time, parse_event_time};

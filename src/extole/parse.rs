@@ -124,7 +124,7 @@ fn normalise(index: usize, pointer: String, value: Value) -> Result<ExtoleEvent,
     let name = event_name(&root, &pointer)?;
     let id = first_field(&root, &ID_FIELDS)
         .map(|(field, value)| {
-            event_id_of(value).ok_or(ParseError::InvalidField {
+            id_text(value).ok_or(ParseError::InvalidField {
                 pointer: format!("{pointer}/{field}"),
                 expected: "expected a non-empty string or integer event id (at most 512 characters, no control characters)",
             })
@@ -147,8 +147,8 @@ fn normalise(index: usize, pointer: String, value: Value) -> Result<ExtoleEvent,
 const MAX_EVENT_ID_CHARS: usize = 512;
 
 /// An id is a string or an integer written exactly (a 25-digit id keeps every digit); a
-/// fraction or exponent (`1.5`, `1e400`) is not an id.
-fn event_id_of(value: &Value) -> Option<String> {
+/// boolean, a fraction or an exponent (`true`, `1.5`, `1e400`) is not an id.
+pub fn id_text(value: &Value) -> Option<String> {
     let id = match value {
         Value::String(s) => s.trim().to_string(),
         Value::Number(n) => Some(n.to_string()).filter(|t| t.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()))?,
@@ -182,10 +182,11 @@ fn first_field<'a>(root: &'a Map<String, Value>, fields: &[&'static str]) -> Opt
 /// Person fields under the names they go by in the shapes Extole sends.
 fn person_of(root: &Map<String, Value>) -> Person {
     let find = |aliases: &[&str]| aliases.iter().find_map(|alias| lookup_in(root, alias).and_then(scalar_to_string));
+    let find_id = |aliases: &[&str]| aliases.iter().find_map(|alias| lookup_in(root, alias).and_then(id_text));
     Person {
-        partner_user_id: find(&["partner_user_id"]),
-        user_id: find(&["userId", "user_id"]),
-        person_id: find(&["person_id"]),
+        partner_user_id: find_id(&["partner_user_id"]),
+        user_id: find_id(&["userId", "user_id"]),
+        person_id: find_id(&["person_id"]),
         email: find(&["email", "recipient_email", "email_address"]),
         phone: find(&["phone_number", "phone"]),
         first_name: find(&["first_name", "firstName"]),

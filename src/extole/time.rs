@@ -1,4 +1,4 @@
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 use serde_json::Value;
 
 /// Earliest and latest instants accepted as event times: anything outside is a broken
@@ -16,6 +16,9 @@ pub fn parse_event_time(value: &Value) -> Option<DateTime<Utc>> {
         Value::String(s) => parse_text(s.trim()),
         _ => None,
     }?;
+    // A leap second (23:59:60) would be written back as `:60`, which Braze refuses: it is
+    // kept as the last instant of the minute before.
+    let parsed = parsed.with_nanosecond(parsed.nanosecond().min(999_999_999)).unwrap_or(parsed);
     (EARLIEST_YEAR..=LATEST_YEAR)
         .contains(&chrono::Datelike::year(&parsed))
         .then_some(parsed)
@@ -77,6 +80,7 @@ mod tests {
         assert_eq!(iso(json!("1795373071120")), expected);
         assert_eq!(iso(json!(1795373071)), Some("2026-11-22T18:44:31.000Z".into()));
         assert_eq!(iso(json!("2026-11-22")), Some("2026-11-22T00:00:00.000Z".into()));
+        assert_eq!(iso(json!("2026-12-31T23:59:60Z")), Some("2026-12-31T23:59:59.999Z".into()), "leap second");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use crate::braze::rules::{clean_properties, MAX_NAME_CHARS};
 use crate::braze::{BrazeObject, EventObjects};
 use crate::config::{ChannelTarget, EnvironmentConfig, IdentityFallback, SubscriptionChange, UnknownEventPolicy};
-use crate::extole::{format_braze_time, scalar_to_string, ExtoleEvent};
+use crate::extole::{format_braze_time, id_text, ExtoleEvent};
 
 /// `Share Link Created`, `share-link-created` and `SHARE_LINK_CREATED` are the same name.
 pub fn normalise_event_name(name: &str) -> String {
@@ -200,7 +200,7 @@ fn identify(event: &ExtoleEvent, config: &EnvironmentConfig) -> Result<Identifie
     let external_id = identity
         .external_id_paths
         .iter()
-        .find_map(|path| source_value(event, path).and_then(|v| scalar_to_string(&v)))
+        .find_map(|path| source_value(event, path).and_then(|v| id_text(&v)))
         .filter(|id| id.chars().count() <= MAX_EXTERNAL_ID_CHARS && !id.chars().any(char::is_control));
     if let Some(id) = external_id {
         return Ok(Identifier::ExternalId(id));

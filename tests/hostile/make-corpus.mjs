@@ -646,8 +646,8 @@ const sample = (name) => fs.readFileSync(path.join(REPO_ROOT, 'examples', 'paylo
   accept(g, 'property-keys-at-limits', 'property keys of 255 and 256 characters, `$` and reserved keys',
     gen('{"type":"custom_probe","event_id":"acc-keys","userId":"u-accepted-1","data":{"', repeat('k', 255), '":1,"', repeat('q', 256), '":2,"$dollar":3,"time":"t","event_name":"n"}}'),
     { checks: [{ pointer: `/events/0/properties/${'k'.repeat(255)}`, equals: 1 }, { pointer: `/events/0/properties/${'q'.repeat(256)}`, absent: true },
-      { pointer: '/events/0/properties/$dollar', absent: true }, { pointer: '/events/0/properties/extole_time', equals: 't' },
-      { pointer: '/events/0/properties/time', absent: true }, { pointer: '/events/0/properties/extole_event_name', equals: 'n' }] });
+      { pointer: '/events/0/properties/$dollar', absent: true }, { pointer: '/events/0/properties/extole_data_time', equals: 't' },
+      { pointer: '/events/0/properties/time', absent: true }, { pointer: '/events/0/properties/extole_data_event_name', equals: 'n' }] });
   accept(g, 'attribute-values-at-limits', 'a first name of 255 characters is sent, a last name of 256 is dropped, a long property is clipped',
     gen('{"type":"shared","event_id":"acc-attr","userId":"u-accepted-1","data":{"first_name":"', repeat('f', 255), '","last_name":"', repeat('l', 256), '","note":"', repeat('n', 300), '"}}'),
     { checks: [{ pointer: '/attributes/0/first_name', length: 255 }, { pointer: '/attributes/0/last_name', absent: true }, { pointer: '/events/0/properties/note', length: 255 }] });
