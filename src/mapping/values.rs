@@ -78,15 +78,23 @@ pub fn country_alpha2(raw: &str) -> Option<&'static str> {
     celes::Country::from_str(&key).ok().map(|c| c.alpha2)
 }
 
+/// Integers past 2^53 cannot be a Braze number exactly (it reads them as doubles).
+const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+/// A finite number Braze will read as sent: integers as integers, up to 2^53.
 fn to_number(value: &Value) -> Option<Value> {
-    match value {
-        Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => Some(Value::Number(n.clone())),
-        Value::String(s) => {
-            let parsed: f64 = s.trim().parse().ok().filter(|f: &f64| f.is_finite())?;
-            serde_json::Number::from_f64(parsed).map(Value::Number)
-        }
-        _ => None,
+    let number: f64 = match value {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => s.trim().parse().ok()?,
+        _ => return None,
+    };
+    if !number.is_finite() || (number.fract() == 0.0 && number.abs() > MAX_EXACT_INTEGER) {
+        return None;
     }
+    if number.fract() == 0.0 {
+        return Some(json!(number as i64));
+    }
+    serde_json::Number::from_f64(number).map(Value::Number)
 }
 
 fn to_boolean(value: &Value) -> Option<bool> {
@@ -135,6 +143,9 @@ mod tests {
         assert_eq!(apply(Transform::Trim, &json!("x".repeat(256)), None), None);
         assert_eq!(apply(Transform::Number, &json!("129.90"), None), Some(json!(129.9)));
         assert_eq!(apply(Transform::Number, &json!("abc"), None), None);
+        assert_eq!(apply(Transform::Number, &json!("42"), None), Some(json!(42)));
+        let huge: Value = serde_json::from_str("12345678901234567890").unwrap();
+        assert_eq!(apply(Transform::Number, &huge, None), None, "past 2^53 a number cannot be sent exactly");
         assert_eq!(apply(Transform::Boolean, &json!("Yes"), None), Some(json!(true)));
         assert_eq!(apply(Transform::Date, &json!("2026-11-22"), None), Some(json!("2026-11-22T00:00:00.000Z")));
         assert_eq!(apply(Transform::Phone, &json!("(617) 555-0142"), Some("US")), Some(json!("+16175550142")));
