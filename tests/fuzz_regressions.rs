@@ -208,3 +208,20 @@ fn bug_3_fund_metal_and_test_currency_codes_are_sent_in_purchases() {
         );
     }
 }
+
+#[test]
+fn bug_4_number_transform_sends_integers_beyond_2_pow_53_as_json_numbers() {
+    // Shrunk by proptest (all-transforms config, `"ltv": {"from": "data.ltv", "transform": "number"}`):
+    // {"data":{"ltv":9007199254740992},"type":"advocate_code_created","userId":"aa-0"}
+    for ltv in ["9007199254740992", "-9007199254740993", "12345678901234567890123"] {
+        let raw = format!(r#"{{"type":"advocate_code_created","userId":"aa-0","data":{{"ltv":{ltv}}}}}"#);
+        let body = braze_body_for(&raw, "transforms");
+        assert!(
+            strict_violations(&body).is_empty(),
+            "BUG 4 (reported, not fixed here): data.ltv {ltv} through the `number` transform is sent as the JSON number {} \
+             (an integer beyond 2^53, rounded by any double-based reader); a numeric string through the same transform \
+             becomes a double. Expected the same double (or the value dropped). Body: {body}",
+            body["attributes"][0]["ltv"]
+        );
+    }
+}
