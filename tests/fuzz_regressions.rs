@@ -63,7 +63,7 @@ fn every_seed_passes_every_target_logic() {
 }
 
 #[test]
-fn every_crash_found_by_the_fuzzer_now_passes() {
+fn every_fuzz_crash_replays_without_a_new_finding() {
     // Crashes of known, reported bugs are replayed by the `bug_*` tests below instead.
     replay("regressions", false);
 }
