@@ -387,22 +387,22 @@ fn translated_bodies_obey_the_rules(config_label: &str, default_cases: u32) {
 
 #[test]
 fn braze_body_obeys_the_rules_with_the_default_config() {
-    translated_bodies_obey_the_rules("default", 128);
+    translated_bodies_obey_the_rules("default", 96);
 }
 
 #[test]
 fn braze_body_obeys_the_rules_with_the_extole_native_preset() {
-    translated_bodies_obey_the_rules("extole_native", 96);
+    translated_bodies_obey_the_rules("extole_native", 64);
 }
 
 #[test]
 fn braze_body_obeys_the_rules_with_the_retailer_config() {
-    translated_bodies_obey_the_rules("retailer", 96);
+    translated_bodies_obey_the_rules("retailer", 64);
 }
 
 #[test]
 fn braze_body_obeys_the_rules_with_every_transform() {
-    translated_bodies_obey_the_rules("transforms", 96);
+    translated_bodies_obey_the_rules("transforms", 64);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -437,7 +437,7 @@ fn parse_never_panics_on_arbitrary_bytes() {
         damaged_body(),
         (1..200usize, select(vec!["[", "{\"a\":", "[{\"type\":\"x\"},", "\"\\u", "-"])).prop_map(|(n, s)| s.repeat(n).into_bytes()),
     ];
-    check(160, bytes.prop_map(Body), |Body(raw)| {
+    check(128, bytes.prop_map(Body), |Body(raw)| {
         fuzz_logic::parse_target(&raw);
         Ok(())
     });
@@ -536,7 +536,7 @@ fn event_objects() -> impl Strategy<Value = EventObjects> {
 fn pack_never_exceeds_the_caps_nor_splits_an_event() {
     let caps = (1..=75usize, proptest::option::of(3..=150usize), prop_oneof![Just(1_000_000usize), 200..40_000usize])
         .prop_map(|(per_array, combined, max_bytes)| RequestCaps { per_array, combined, max_bytes });
-    check(128, (proptest::collection::vec(event_objects(), 0..120), caps), |(items, caps)| {
+    check(96, (proptest::collection::vec(event_objects(), 0..120), caps), |(items, caps)| {
         fuzz_logic::check_pack(&items, caps);
         Ok(())
     });
