@@ -195,7 +195,7 @@ fn check_refusal(case: &Value, response: &Response, braze_requests: usize) -> Ve
     if response.body["error"] != expect["error"] {
         problems.push(format!("error {} (expected {})", response.body["error"], expect["error"]));
     }
-    if !response.body["message"].as_str().is_some_and(|m| !m.trim().is_empty()) {
+    if response.body["message"].as_str().is_none_or(|m| m.trim().is_empty()) {
         problems.push("no message".into());
     }
     if let Some(at) = expect.get("at") {

@@ -2,8 +2,6 @@
 //! path: first the document's shape against the defaults (unknown settings, wrong types,
 //! unknown enum values), then the meaning of the merged result.
 
-use std::str::FromStr;
-
 use serde::Serialize;
 use serde_json::Value;
 
@@ -233,9 +231,9 @@ pub fn semantic_issues(config: &EnvironmentConfig) -> Vec<ConfigIssue> {
     }
     let conversions = &config.conversions;
     check(
-        iso_currency::Currency::from_str(&conversions.default_currency).is_ok(),
+        crate::mapping::values::circulating_currency(&conversions.default_currency).is_some(),
         "$.conversions.default_currency",
-        "must be an ISO 4217 currency code",
+        "must be the ISO 4217 code of a currency in circulation",
     );
     check(
         !conversions.product_id.trim().is_empty() && conversions.product_id.chars().count() <= 255,

@@ -1,13 +1,12 @@
 //! Conversions as Braze purchase objects, where the config asks for them.
 
-use std::str::FromStr;
-
 use serde_json::{json, Map, Value};
 
 use crate::braze::rules::MAX_STRING_CHARS;
 use crate::braze::BrazeObject;
 use crate::config::ConversionSettings;
 use crate::extole::{scalar_to_string, ExtoleEvent};
+use crate::mapping::values::circulating_currency;
 
 /// Order fields carried as purchase properties when the event has them.
 const ORDER_FIELDS: [&str; 3] = ["order_id", "partner_conversion_id", "coupon_code"];
@@ -15,13 +14,12 @@ const ORDER_FIELDS: [&str; 3] = ["order_id", "partner_conversion_id", "coupon_co
 /// The purchase for a conversion, or `None` when the event has no usable price.
 pub fn purchase_of(event: &ExtoleEvent, settings: &ConversionSettings, time: &str) -> Option<BrazeObject> {
     let price = settings.price_paths.iter().find_map(|path| event.lookup(path).and_then(price_of))?;
-    let currency = settings
-        .currency_paths
-        .iter()
-        .find_map(|path| event.lookup_string(path))
-        .map(|c| c.to_ascii_uppercase())
-        .filter(|c| iso_currency::Currency::from_str(c).is_ok())
-        .unwrap_or_else(|| settings.default_currency.to_ascii_uppercase());
+    // A currency the event names but that is not in circulation drops the purchase: pricing
+    // it in the default currency would be wrong data.
+    let currency = match settings.currency_paths.iter().find_map(|path| event.lookup_string(path)) {
+        Some(named) => circulating_currency(&named)?,
+        None => settings.default_currency.to_ascii_uppercase(),
+    };
     let product_id = settings
         .product_id_path
         .as_deref()

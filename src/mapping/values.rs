@@ -75,11 +75,13 @@ pub fn country_alpha2(raw: &str) -> Option<&'static str> {
     if key.is_empty() || key.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    celes::Country::from_str(&key).ok().map(|c| c.alpha2)
+    // celes also knows Kosovo as XK, a user-assigned code outside ISO 3166-1 that Braze
+    // would refuse (with the whole attributes object).
+    celes::Country::from_str(&key).ok().map(|c| c.alpha2).filter(|code| *code != "XK")
 }
 
-/// Integers past 2^53 cannot be a Braze number exactly (it reads them as doubles).
-const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
+/// Integers from 2^53 on cannot be a Braze number exactly (it reads them as doubles).
+const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// A finite number Braze will read as sent: integers as integers, up to 2^53.
 fn to_number(value: &Value) -> Option<Value> {
@@ -114,6 +116,14 @@ fn to_boolean(value: &Value) -> Option<bool> {
     }
 }
 
+/// An ISO 4217 code of a currency in circulation: not a fund, metal, test or withdrawn code
+/// (`XTS`, `XAU`, `BOV`, `HRK`), which Braze would refuse or misread.
+pub fn circulating_currency(raw: &str) -> Option<String> {
+    let code = raw.trim().to_ascii_uppercase();
+    let currency = iso_currency::Currency::from_code(&code)?;
+    currency.flags().is_empty().then_some(code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,7 +142,7 @@ mod tests {
         for (raw, code) in [("US", "US"), ("us", "US"), ("USA", "US"), ("United States", "US"), ("united states of america", "US"), ("DEU", "DE"), ("Germany", "DE"), ("gb", "GB")] {
             assert_eq!(country_alpha2(raw), Some(code), "{raw}");
         }
-        for bad in ["", "840", "Atlantis", "XX"] {
+        for bad in ["", "840", "Atlantis", "XX", "Kosovo", "XK", "XKX"] {
             assert_eq!(country_alpha2(bad), None, "{bad}");
         }
     }
@@ -150,5 +160,13 @@ mod tests {
         assert_eq!(apply(Transform::Date, &json!("2026-11-22"), None), Some(json!("2026-11-22T00:00:00.000Z")));
         assert_eq!(apply(Transform::Phone, &json!("(617) 555-0142"), Some("US")), Some(json!("+16175550142")));
         assert_eq!(apply(Transform::Trim, &json!({"a": 1}), None), None);
+    }
+
+    #[test]
+    fn currencies_in_circulation_only() {
+        assert_eq!(circulating_currency(" eur ").as_deref(), Some("EUR"));
+        for bad in ["XTS", "XAU", "BOV", "HRK", "ZWL", "XXX", "EURO", ""] {
+            assert_eq!(circulating_currency(bad), None, "{bad}");
+        }
     }
 }
