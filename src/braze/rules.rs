@@ -15,6 +15,8 @@ const RESERVED_PROPERTY_KEYS: [&str; 2] = ["time", "event_name"];
 const RESERVED_KEY_PREFIX: &str = "extole_data_";
 /// Integers beyond this lose precision in a JSON double: sent as strings instead.
 const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+/// Levels of objects and arrays kept inside one property value.
+pub const MAX_NESTING: usize = 8;
 /// Property set on an event whose properties had to be cut to fit Braze's size limit.
 pub const TRUNCATED_MARKER: &str = "extole_properties_truncated";
 
@@ -38,7 +40,7 @@ pub fn clean_properties(properties: Map<String, Value>) -> Map<String, Value> {
         .filter_map(|(key, value)| {
             let key = if RESERVED_PROPERTY_KEYS.contains(&key.as_str()) { format!("{RESERVED_KEY_PREFIX}{key}") } else { key };
             is_valid_key(&key).then(|| {
-                let value = clean_value(&key, value);
+                let value = clean_value(&key, value, 1);
                 (key, value)
             })
         })
@@ -47,16 +49,21 @@ pub fn clean_properties(properties: Map<String, Value>) -> Map<String, Value> {
     cleaned
 }
 
-fn clean_value(key: &str, value: Value) -> Value {
+fn clean_value(key: &str, value: Value, depth: usize) -> Value {
     match value {
         Value::String(s) => Value::String(clip_string(&s)),
         Value::Number(n) => clean_number(key, n),
-        Value::Array(items) => Value::Array(items.into_iter().map(|v| clean_value(key, v)).collect()),
+        // Nesting deeper than any real template is a payload, not data: it goes as (clipped) text.
+        nested @ (Value::Array(_) | Value::Object(_)) if depth >= MAX_NESTING => Value::String(clip_string(&nested.to_string())),
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| clean_value(key, v, depth + 1)).collect()),
         Value::Object(map) => Value::Object(
-            map.into_iter().filter(|(k, _)| is_valid_key(k)).map(|(k, v)| {
-                let v = clean_value(&k, v);
-                (k, v)
-            }).collect(),
+            map.into_iter()
+                .filter(|(k, _)| is_valid_key(k))
+                .map(|(k, v)| {
+                    let v = clean_value(&k, v, depth + 1);
+                    (k, v)
+                })
+                .collect(),
         ),
         other => other,
     }
@@ -124,6 +131,20 @@ mod tests {
         assert_eq!(out["s"].as_str().unwrap().chars().count(), 255);
         assert_eq!(out["n"]["deep"].as_str().unwrap().len(), 255);
         assert!(out["n"].get("$x").is_none());
+    }
+
+    #[test]
+    fn deep_nesting_becomes_text() {
+        let deep: Value = serde_json::from_str(&format!("{}1{}", "[".repeat(60), "]".repeat(60))).unwrap();
+        let out = clean_properties(json!({ "deep": deep }).as_object().unwrap().clone());
+        let mut value = &out["deep"];
+        let mut levels = 0;
+        while let Value::Array(items) = value {
+            value = &items[0];
+            levels += 1;
+        }
+        assert_eq!(levels, MAX_NESTING - 1);
+        assert!(value.as_str().is_some_and(|s| s.starts_with("[[[")), "{value}");
     }
 
     #[test]
