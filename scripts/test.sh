@@ -18,6 +18,7 @@ node --test tests/braze-standin/
 
 printf '\n== Building the Worker\n'
 bash scripts/build-worker.sh
+bash scripts/size-report.sh
 
 printf '\n== End-to-end tests in workerd\n'
 node --test --test-concurrency=1 tests/e2e/

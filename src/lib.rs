@@ -6,6 +6,8 @@
 //! `worker_glue` knows about Workers, so everything else runs and is tested natively.
 
 pub mod authenticate;
+#[doc(hidden)]
+pub mod bench_support;
 pub mod braze;
 pub mod config;
 pub mod dead_letters;
@@ -22,5 +24,8 @@ pub mod queue;
 pub mod redact;
 pub mod respond;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "wasm-bench")))]
 mod worker_glue;
+
+#[cfg(all(target_arch = "wasm32", feature = "wasm-bench"))]
+mod wasm_bench;

@@ -1,6 +1,9 @@
 //! The named transforms a configured attribute can apply to its source value.
 
-use std::str::FromStr;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use celes::LookupTable;
 
 use serde_json::{json, Value};
 
@@ -70,14 +73,43 @@ pub fn normalise_email(raw: &str) -> Option<String> {
 
 /// ISO 3166-1 alpha-2 from an alpha-2 or alpha-3 code or an English name or alias.
 pub fn country_alpha2(raw: &str) -> Option<&'static str> {
-    let key: String = raw.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
+    let key = country_key(raw);
     // Numeric codes are too easy to confuse with other fields (zip codes, ids).
     if key.is_empty() || key.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
     // celes also knows Kosovo as XK, a user-assigned code outside ISO 3166-1 that Braze
     // would refuse (with the whole attributes object).
-    celes::Country::from_str(&key).ok().map(|c| c.alpha2).filter(|code| *code != "XK")
+    country_index().get(&key).copied().filter(|code| *code != "XK")
+}
+
+/// Lookup key of a country code, name or alias: its letters and digits, lowercased.
+fn country_key(text: &str) -> String {
+    text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// Alpha-2 by [`country_key`] of every code, official name and alias in celes' country
+/// list, built once per isolate. (`celes::Country::from_str` would do the same lookup, but
+/// its static map holds a whole `Country` per key: 80 KB of the Worker's WebAssembly.)
+fn country_index() -> &'static HashMap<String, &'static str> {
+    static COUNTRIES: [celes::Country; 250] = celes::Country::get_countries();
+    static INDEX: OnceLock<HashMap<String, &'static str>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index = HashMap::with_capacity(1024);
+        // Codes and official names first, so that an alias never takes their key: "Samoa"
+        // is Samoa (WS), not American Samoa, whose alias it also is.
+        for country in &COUNTRIES {
+            for key in [country.alpha2, country.alpha3, country.long_name] {
+                index.entry(country_key(key)).or_insert(country.alpha2);
+            }
+        }
+        for country in &COUNTRIES {
+            for alias in country.aliases.iter() {
+                index.entry(country_key(alias)).or_insert(country.alpha2);
+            }
+        }
+        index
+    })
 }
 
 /// Integers from 2^53 on cannot be a Braze number exactly (it reads them as doubles).
@@ -145,6 +177,30 @@ mod tests {
         for bad in ["", "840", "Atlantis", "XX", "Kosovo", "XK", "XKX"] {
             assert_eq!(country_alpha2(bad), None, "{bad}");
         }
+    }
+
+    /// The index answers what `celes::Country::from_str` answers for every code, name and
+    /// alias in celes' list (where `from_str` knows the key at all: it lacks a few of the
+    /// list's own names, such as "Turkiye" and "East Timor", which the index has).
+    #[test]
+    fn country_index_agrees_with_celes_from_str() {
+        use std::str::FromStr;
+        let mut checked = 0;
+        // Kosovo (XK) is deliberately refused: its code is not ISO 3166-1.
+        for country in celes::Country::get_countries().into_iter().filter(|c| c.alpha2 != "XK") {
+            let names = [country.alpha2, country.alpha3, country.long_name].into_iter().chain(country.aliases.iter().copied());
+            for name in names {
+                let key = country_key(name);
+                assert!(country_alpha2(name).is_some(), "{name}");
+                if let Ok(expected) = celes::Country::from_str(&key) {
+                    assert_eq!(country_alpha2(name), Some(expected.alpha2), "{name}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 800, "{checked}");
+        assert_eq!(country_alpha2("Samoa"), Some("WS"));
+        assert_eq!(country_alpha2("American Samoa"), Some("AS"));
     }
 
     #[test]

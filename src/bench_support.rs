@@ -1,0 +1,177 @@
+//! The work the benchmarks time, in one place, so that the native benchmark
+//! (`benches/pipeline.rs`), the native CPU loop (`examples/cpu_loop.rs`) and the WebAssembly
+//! CPU loop (`bench/wasm-cpu.mjs`, through `src/wasm_bench.rs`) time exactly the same thing.
+//!
+//! Nothing here is used by the relay: in the Worker build it is unreferenced and dropped by
+//! the linker (the size report would show it otherwise).
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use crate::authenticate::{authenticate, sign_hs256, WebhookKeys, SIGNATURE_HEADER};
+use crate::braze::{pack, RequestCaps};
+use crate::config::{EmbeddedConfig, EnvironmentConfig};
+use crate::extole::{parse_body, ParseLimits};
+use crate::mapping::translate;
+
+/// The HS256 key the benchmarks sign with.
+pub const BENCH_KEY: &str = "bench-extole-key";
+
+/// The project's sample payloads (`examples/payloads/`), by name.
+pub const SAMPLES: [(&str, &str); 7] = [
+    ("converted", include_str!("../examples/payloads/converted.json")),
+    ("reward-earned", include_str!("../examples/payloads/reward-earned.json")),
+    ("share-link-created", include_str!("../examples/payloads/share-link-created.json")),
+    ("shared", include_str!("../examples/payloads/shared.json")),
+    ("signed-up", include_str!("../examples/payloads/signed-up.json")),
+    ("subscribed", include_str!("../examples/payloads/subscribed.json")),
+    ("unsubscribed", include_str!("../examples/payloads/unsubscribed.json")),
+];
+
+/// Size of the large payload the benchmarks generate.
+pub const LARGE_PAYLOAD_BYTES: usize = 50 * 1024;
+
+/// One payload to time: its name, body, HS256 signature and how many events it holds.
+#[derive(Debug, Clone)]
+pub struct Payload {
+    pub name: String,
+    pub body: Vec<u8>,
+    pub signature: String,
+    pub events: usize,
+}
+
+impl Payload {
+    pub fn new(name: &str, body: impl Into<Vec<u8>>, events: usize) -> Self {
+        let body = body.into();
+        let signature = sign_hs256(BENCH_KEY, &body);
+        Self { name: name.into(), body, signature, events }
+    }
+}
+
+/// Every payload the benchmarks time: the seven samples, one large (~50 KB) event, and a
+/// batch of 100 events (the most one request may carry).
+pub fn payloads() -> Vec<Payload> {
+    let mut all: Vec<Payload> = SAMPLES.iter().map(|(name, body)| Payload::new(name, body.trim_end(), 1)).collect();
+    all.push(Payload::new("large-50KB", large_event(LARGE_PAYLOAD_BYTES), 1));
+    all.push(Payload::new("batch-100", batch(100), 100));
+    all
+}
+
+/// A sign-up whose `data` carries a large custom template: an order with many line items
+/// and many custom fields, grown until the body is at least `target_bytes` long. Deterministic.
+pub fn large_event(target_bytes: usize) -> String {
+    let sample = SAMPLES.iter().find(|(name, _)| *name == "signed-up").map(|(_, body)| *body).unwrap_or_default();
+    let mut event: Value = serde_json::from_str(sample).expect("the samples are valid JSON");
+    let mut items = Vec::new();
+    let mut fields = Map::new();
+    let mut i = 0;
+    while serde_json::to_vec(&event).map_or(0, |b| b.len()) < target_bytes {
+        items.push(json!({
+            "sku": format!("SKU-{:06}", i * 7919 % 1_000_000),
+            "name": format!("Product number {i} with a reasonably descriptive title"),
+            "quantity": i % 5 + 1,
+            "unit_price": format!("{}.{:02}", 10 + i % 90, i % 100),
+            "tags": ["referral", "spring", if i % 2 == 0 { "even" } else { "odd" }],
+        }));
+        fields.insert(format!("custom_field_{i:04}"), json!(format!("value {i}: {}", "x".repeat(20 + i % 40))));
+        fields.insert(format!("custom_id_{i:04}"), json!(9_007_199_254_740_993_u64 + i as u64));
+        let data = event["data"].as_object_mut().expect("the sign-up sample has a data map");
+        data.insert("order_items".into(), Value::Array(items.clone()));
+        data.insert("custom".into(), Value::Object(fields.clone()));
+        i += 1;
+    }
+    serde_json::to_string(&event).expect("serialises")
+}
+
+/// A JSON array of `count` events: the samples in turn, each with its own event id.
+pub fn batch(count: usize) -> String {
+    let events: Vec<Value> = (0..count)
+        .map(|i| {
+            let mut event: Value = serde_json::from_str(SAMPLES[i % SAMPLES.len()].1).expect("the samples are valid JSON");
+            event["event_id"] = json!(format!("bench-batch-{i:04}"));
+            event
+        })
+        .collect();
+    serde_json::to_string(&events).expect("serialises")
+}
+
+/// The relay's pure pipeline for the embedded `production` environment, with [`BENCH_KEY`]
+/// as its Extole key: everything a request costs except KV, the Braze call and logging.
+pub struct PurePipeline {
+    config: EnvironmentConfig,
+    keys: WebhookKeys,
+    received_at: DateTime<Utc>,
+}
+
+impl Default for PurePipeline {
+    fn default() -> Self {
+        let config = EmbeddedConfig::load().resolve("production", None).expect("the embedded production config is valid");
+        let received_at = DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z").expect("valid literal").with_timezone(&Utc);
+        Self { config, keys: WebhookKeys::from_secret(BENCH_KEY), received_at }
+    }
+}
+
+impl PurePipeline {
+    /// Verifies the HS256 signature on the raw body, parses and normalises the events,
+    /// translates each, packs the Braze objects into `/users/track` requests and serialises
+    /// their bodies. Returns the number of bytes that would be sent to Braze.
+    pub fn run(&self, body: &[u8], signature: &str) -> Result<usize, String> {
+        let header = |name: &str| (name == SIGNATURE_HEADER).then_some(signature);
+        authenticate(self.config.auth.scheme, &self.keys, header, body).map_err(|e| e.to_string())?;
+        let events = parse_body(body, ParseLimits { max_events: self.config.max_events_per_request }).map_err(|e| e.to_string())?;
+        let mut objects = Vec::with_capacity(events.len());
+        for event in &events {
+            let translation = translate(event, &self.config, self.received_at).map_err(|e| format!("{e:?}"))?;
+            objects.push(translation.objects);
+        }
+        let mut sent = 0;
+        for request in pack(&objects, RequestCaps::for_settings(&self.config.braze)) {
+            sent += serde_json::to_vec(&request.body).map_err(|e| e.to_string())?.len();
+        }
+        Ok(sent)
+    }
+
+    /// [`run`](Self::run) `iterations` times; the bytes of the last run.
+    pub fn run_many(&self, payload: &Payload, iterations: u32) -> Result<usize, String> {
+        let mut sent = 0;
+        for _ in 0..iterations {
+            sent = self.run(std::hint::black_box(&payload.body), std::hint::black_box(&payload.signature))?;
+        }
+        Ok(sent)
+    }
+}
+
+/// The in-run baseline: what any JSON webhook relay does at the least, a JSON parse of the
+/// body and a serialisation of it.
+pub fn json_roundtrip(body: &[u8]) -> usize {
+    let value: Value = serde_json::from_slice(body).expect("bench payloads are JSON");
+    serde_json::to_vec(&value).map_or(0, |b| b.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_payload_goes_through_the_pure_pipeline() {
+        let pipeline = PurePipeline::default();
+        for payload in payloads() {
+            let sent = pipeline.run(&payload.body, &payload.signature).unwrap_or_else(|e| panic!("{}: {e}", payload.name));
+            assert!(sent > 50, "{}: {sent} bytes", payload.name);
+        }
+    }
+
+    #[test]
+    fn the_large_payload_is_about_50_kb_and_deterministic() {
+        let large = large_event(LARGE_PAYLOAD_BYTES);
+        assert!((LARGE_PAYLOAD_BYTES..LARGE_PAYLOAD_BYTES + 1024).contains(&large.len()), "{}", large.len());
+        assert_eq!(large, large_event(LARGE_PAYLOAD_BYTES));
+    }
+
+    #[test]
+    fn a_wrong_signature_is_refused() {
+        let pipeline = PurePipeline::default();
+        let payload = &payloads()[0];
+        assert!(pipeline.run(&payload.body, &sign_hs256("other-key", &payload.body)).is_err());
+    }
+}
