@@ -64,17 +64,51 @@ impl EmbeddedConfig {
             let known: Vec<_> = self.preset_names().collect();
             issues.push(ConfigIssue::new("$.events.preset", format!("unknown preset '{preset_name}'; known: {}", known.join(", "))));
         }
-        if !issues.is_empty() {
-            return Err(issues);
-        }
+        // Every problem at once: the settings with shape problems are set aside so that the
+        // rest of the document can still be read and its values checked.
+        let pruned = document.map(|document| {
+            let mut pruned = document.clone();
+            for issue in &issues {
+                prune(&mut pruned, &issue.path);
+            }
+            pruned
+        });
+        let preset = preset.or_else(|| self.environment_defaults.pointer("/events/preset").and_then(Value::as_str).and_then(|name| self.event_presets.get(name)));
         let mut merged = self.environment_defaults.clone();
-        for layer in [preset, embedded, document].into_iter().flatten() {
+        for layer in [preset, embedded, pruned.as_ref()].into_iter().flatten() {
             merge(&mut merged, layer);
         }
-        let config: EnvironmentConfig =
-            serde_json::from_value(merged).map_err(|e| vec![ConfigIssue::new("$", e.to_string())])?;
-        let issues = semantic_issues(&config);
-        if issues.is_empty() { Ok(config) } else { Err(issues) }
+        match serde_json::from_value::<EnvironmentConfig>(merged) {
+            Ok(config) => {
+                for issue in semantic_issues(&config) {
+                    if !issues.iter().any(|known| known.path == issue.path) {
+                        issues.push(issue);
+                    }
+                }
+                if issues.is_empty() { Ok(config) } else { Err(issues) }
+            }
+            Err(error) if issues.is_empty() => Err(vec![ConfigIssue::new("$", error.to_string())]),
+            Err(_) => Err(issues),
+        }
+    }
+}
+
+/// Removes the setting at `path` (`$.braze.timeout_ms`, `$.identity.external_id_paths[0]`)
+/// from `document`; an array element takes its whole array with it.
+fn prune(document: &mut Value, path: &str) {
+    let Some(rest) = path.strip_prefix("$.") else { return };
+    let rest = rest.split('[').next().unwrap_or(rest);
+    let mut segments: Vec<&str> = rest.split('.').collect();
+    let Some(last) = segments.pop() else { return };
+    let mut current = document;
+    for segment in segments {
+        match current.get_mut(segment) {
+            Some(next) => current = next,
+            None => return,
+        }
+    }
+    if let Some(object) = current.as_object_mut() {
+        object.remove(last);
     }
 }
 
@@ -167,6 +201,10 @@ mod tests {
         ] {
             assert!(paths.contains(&expected), "{expected} not in {paths:?}");
         }
+        // Shape and value problems are reported together, not in two rounds.
+        let both = embedded.resolve("production", Some(&json!({"colour": 1, "events": {"unknown": "drop"}, "dedup": {"window_seconds": 5}}))).unwrap_err();
+        let paths: Vec<_> = both.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(paths, ["$.colour", "$.events.unknown", "$.dedup.window_seconds"]);
         let semantic = embedded.resolve("production", Some(&json!({"braze": {"endpoint": "http://x.com", "timeout_ms": 1}, "dedup": {"window_seconds": 5}}))).unwrap_err();
         let paths: Vec<_> = semantic.iter().map(|i| i.path.as_str()).collect();
         assert_eq!(paths, ["$.braze.timeout_ms", "$.braze.endpoint", "$.dedup.window_seconds"]);
