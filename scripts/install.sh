@@ -35,7 +35,7 @@ cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
 
 step "Node packages (wrangler, workerd, esbuild, binaryen)"
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<3)) {console.error("Node >= 20.3 is required"); process.exit(1)}'
-lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+lock_hash=$(node -e 'process.stdout.write(require("crypto").createHash("sha256").update(require("fs").readFileSync("package-lock.json")).digest("hex"))')
 if [[ -f node_modules/.install-stamp && "$(cat node_modules/.install-stamp)" == "$lock_hash" ]]; then
   echo "node_modules: up to date"
 else

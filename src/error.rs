@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 /// Why a request was not (fully) handled.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RelayError {
-    #[error("no route for {method} here: the relay serves POST /extole/{{environment}} and GET /health")]
+    #[error("no route for {method} here: the relay serves POST /extole/{{environment}}, POST /extole/{{environment}}/preview, GET /extole/{{environment}}/config, /admin/dead-letters and GET /health")]
     NotFound { method: String },
     #[error("method {method} is not allowed here; use {allowed}")]
     MethodNotAllowed { method: String, allowed: &'static str },

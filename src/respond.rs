@@ -76,10 +76,14 @@ const MAX_LOGGED_CHARS: usize = 128;
 
 impl RequestLog {
     pub fn new(method: &str, path: &str) -> Self {
-        let route = match path.trim_matches('/').split('/').next() {
-            Some("health") => "/health",
-            Some("extole") => "/extole/{environment}",
-            Some("admin") => "/admin/dead-letters",
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let route = match segments.as_slice() {
+            ["health"] => "/health",
+            ["extole", _] => "/extole/{environment}",
+            ["extole", _, "preview"] => "/extole/{environment}/preview",
+            ["extole", _, "config"] => "/extole/{environment}/config",
+            ["admin", "dead-letters"] => "/admin/dead-letters",
+            ["admin", "dead-letters", "replay"] => "/admin/dead-letters/replay",
             _ => "unknown",
         };
         Self { msg: "request", method: method.chars().take(16).collect(), route, ..Default::default() }

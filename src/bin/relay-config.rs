@@ -51,13 +51,13 @@ fn validate(environment: &str, path: &str) -> Result<String, String> {
         }
         Err(issues) => {
             let lines: Vec<String> = issues.iter().map(|i| format!("  {i}")).collect();
-            Err(format!("{path}: {} problem(s), nothing uploaded:\n{}", issues.len(), lines.join("\n")))
+            Err(format!("{path}: {} problem(s):\n{}", issues.len(), lines.join("\n")))
         }
     }
 }
 
 fn upload(environment: &str, path: &str, options: &[String]) -> Result<(), String> {
-    validate(environment, path)?;
+    validate(environment, path).map_err(|problems| format!("{problems}\nnothing uploaded"))?;
     let mut command = Command::new("wrangler");
     command.args(["kv", "key", "put", "--binding", "RELAY_CONFIG", &config_key(environment), "--path", path]);
     if options.iter().any(|o| o == "--local") {

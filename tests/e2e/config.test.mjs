@@ -321,7 +321,8 @@ describe('invalid configs are never used', () => {
 
     const result = await relayConfig('upload', 'production', file, '--local', '--persist-to', relay.persistDir);
     assert.notEqual(result.code, 0, 'the tool must fail');
-    assert.match(result.stderr, new RegExp(`${expected.length} problem\\(s\\), nothing uploaded`), result.stderr);
+    assert.match(result.stderr, new RegExp(`${expected.length} problem\\(s\\):`), result.stderr);
+    assert.match(result.stderr, /nothing uploaded/, result.stderr);
     const listed = result.stderr.split('\n').map((l) => /^\s+(\$[^:]*):/.exec(l)?.[1]).filter(Boolean).sort();
     assert.deepEqual(listed, expected, result.stderr);
     assert.ok(!/uploaded .* as config:/.test(result.stderr), result.stderr);
