@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::mapping::normalise_event_name;
+
 pub use load::{merge, EmbeddedConfig, DEFAULT_CONFIG_JSON};
 pub use validate::ConfigIssue;
 
@@ -166,7 +168,7 @@ impl From<DedupSpec> for DedupSettings {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "EventSettingsDocument")]
 pub struct EventSettings {
     /// Named base table (`braze_partner`, `extole_native`) that `map` is merged over.
     pub preset: String,
@@ -177,6 +179,31 @@ pub struct EventSettings {
     /// Extole event name to Braze event name. Keys match case-insensitively, with spaces,
     /// dashes and underscores alike; a null value ignores that event.
     pub map: BTreeMap<String, Option<String>>,
+    /// `map` by normalised name, built once when the config is read rather than for every
+    /// event. Where two keys normalise alike, the first in `map`'s order wins.
+    #[serde(skip)]
+    pub by_normalised_name: BTreeMap<String, Option<String>>,
+}
+
+/// [`EventSettings`] as written in a config document.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventSettingsDocument {
+    preset: String,
+    unknown: UnknownEventPolicy,
+    prefix: String,
+    map: BTreeMap<String, Option<String>>,
+}
+
+impl From<EventSettingsDocument> for EventSettings {
+    fn from(document: EventSettingsDocument) -> Self {
+        let mut by_normalised_name = BTreeMap::new();
+        for (name, target) in &document.map {
+            by_normalised_name.entry(normalise_event_name(name)).or_insert_with(|| target.clone());
+        }
+        let EventSettingsDocument { preset, unknown, prefix, map } = document;
+        Self { preset, unknown, prefix, map, by_normalised_name }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

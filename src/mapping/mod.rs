@@ -141,9 +141,8 @@ fn with_identifier(identifier: &Identifier, attributes: BrazeObject, update_exis
 /// The Braze name for an Extole event, or `None` if it is to be ignored.
 pub fn braze_event_name(extole_name: &str, config: &EnvironmentConfig) -> Option<String> {
     let wanted = normalise_event_name(extole_name);
-    let mapped = config.events.map.iter().find(|(key, _)| normalise_event_name(key) == wanted);
-    match mapped {
-        Some((_, target)) => target.clone(),
+    match config.events.by_normalised_name.get(&wanted) {
+        Some(target) => target.clone(),
         None => match config.events.unknown {
             UnknownEventPolicy::Forward => Some(extole_name.trim().to_string()),
             UnknownEventPolicy::Prefix => Some(format!("{}{wanted}", config.events.prefix)),
