@@ -7,12 +7,7 @@
 //
 // Bounded: loopback only, a fixed number of requests, and a deadline for the whole run.
 
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-
-import { REPO_ROOT, startRelay } from '../tests/e2e/harness.mjs';
+import { startRelay } from '../tests/e2e/harness.mjs';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, arg, i, all) => {
   if (arg.startsWith('--')) pairs.push([arg.slice(2), all[i + 1]]);
@@ -43,14 +38,8 @@ async function main() {
     },
     standinOptions: { keys: [BRAZE_KEY], rateLimit: { limit: RATE_LIMIT, windowMs: WINDOW_MS } },
   });
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-load-'));
   try {
-    const doc = path.join(workDir, 'production.json');
-    fs.writeFileSync(doc, JSON.stringify({ delivery: 'queue', queue: { max_failures: 10, base_backoff_seconds: 1, max_backoff_seconds: 30 } }));
-    execFileSync(path.join(REPO_ROOT, 'node_modules', '.bin', 'wrangler'), [
-      'kv', 'key', 'put', '--binding', 'RELAY_CONFIG', 'config:production', '--path', doc,
-      '--config', relay.configPath, '--local', '--persist-to', relay.persistDir,
-    ], { cwd: REPO_ROOT, stdio: 'ignore', env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_LOG_PATH: path.join(workDir, 'logs') } });
+    await relay.putConfig('production', { delivery: 'queue', queue: { max_failures: 10, base_backoff_seconds: 1, max_backoff_seconds: 30 } });
     await sleep(1500);
     await relay.control('POST', '/_standin/faults', { random_5xx_rate: FAIL_RATE, seed: 7 });
 
@@ -115,7 +104,6 @@ async function main() {
     process.exitCode = ok ? 0 : 1;
   } finally {
     await relay.stop();
-    fs.rmSync(workDir, { recursive: true, force: true });
   }
 }
 

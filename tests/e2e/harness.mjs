@@ -21,7 +21,7 @@
 //
 // Node built-ins only.
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -203,6 +203,24 @@ export async function startRelay({ vars = {}, standinOptions = {}, readyTimeoutM
     return text ? JSON.parse(text) : null;
   }
 
+  /** Writes `doc` as `environment`'s config document (`config:<env>`) in the relay's local RELAY_CONFIG. */
+  function putConfig(environment, doc) {
+    const args = [
+      'kv', 'key', 'put', '--binding', 'RELAY_CONFIG', `config:${environment}`, typeof doc === 'string' ? doc : JSON.stringify(doc),
+      '--config', configPath, '--local', '--persist-to', persistDir,
+    ];
+    const env = {
+      ...process.env,
+      WRANGLER_SEND_METRICS: 'false',
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+      WRANGLER_LOG_PATH: path.join(path.dirname(configPath), 'kv-logs'),
+    };
+    return new Promise((resolve, reject) => {
+      execFile(WRANGLER_BIN, args, { cwd: REPO_ROOT, env, timeout: 120_000 }, (error, _stdout, stderr) =>
+        (error ? reject(new Error(`wrangler kv key put config:${environment} failed:\n${stderr}`)) : resolve()));
+    });
+  }
+
   let stopped = false;
   async function stop() {
     if (stopped) return;
@@ -238,6 +256,7 @@ export async function startRelay({ vars = {}, standinOptions = {}, readyTimeoutM
     request,
     post,
     control,
+    putConfig,
     stop,
   };
 }

@@ -18,7 +18,6 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -54,8 +53,7 @@ before(async () => {
   });
   for (const [name, env] of Object.entries(corpus.environments)) {
     if (env.kv === null) continue;
-    const put = await wrangler('kv', 'key', 'put', '--binding', 'RELAY_CONFIG', `config:${name}`, JSON.stringify(env.kv));
-    assert.equal(put.code, 0, `wrangler kv key put config:${name} failed:\n${put.stderr}`);
+    await relay.putConfig(name, env.kv);
   }
 });
 
@@ -65,25 +63,6 @@ after(async () => {
 
 // ---------------------------------------------------------------------------------------
 // Helpers.
-
-function wrangler(...args) {
-  const env = {
-    ...process.env,
-    WRANGLER_SEND_METRICS: 'false',
-    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-    NO_COLOR: '1',
-    FORCE_COLOR: '0',
-    WRANGLER_LOG_PATH: path.join(path.dirname(relay.configPath), 'kv-put-logs'), // removed with the relay
-  };
-  const bin = path.join(REPO_ROOT, 'node_modules', '.bin', 'wrangler');
-  const fullArgs = [...args, '--config', relay.configPath, '--local', '--persist-to', relay.persistDir];
-  return new Promise((resolve, reject) => {
-    execFile(bin, fullArgs, { cwd: REPO_ROOT, env, timeout: 120_000 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') return reject(error);
-      resolve({ code: error ? error.code : 0, stdout, stderr });
-    });
-  });
-}
 
 /**
  * Sends exactly `headers` and `body` with node:http; `chunked` streams the body without a

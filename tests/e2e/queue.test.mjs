@@ -7,12 +7,7 @@
 
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-
-import { REPO_ROOT, startRelay } from './harness.mjs';
+import { startRelay } from './harness.mjs';
 
 const EXTOLE_KEY = 'e2e-queue-extole-key';
 const BRAZE_KEY = 'e2e-queue-braze-key';
@@ -23,7 +18,6 @@ const QUEUE_CONFIG = {
 };
 
 let relay;
-let workDir;
 let counter = 0;
 
 /** A distinct shared event for a distinct person. */
@@ -33,21 +27,8 @@ function event() {
   return { type: 'shared', event_id: id, data: { partner_user_id: `qu-${counter}`, channel: 'EMAIL' } };
 }
 
-function run(file, args) {
-  return new Promise((resolve) => {
-    execFile(file, args, { cwd: REPO_ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_LOG_PATH: path.join(workDir, 'logs') } },
-      (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
-  });
-}
-
 async function putConfig(env, doc) {
-  const file = path.join(workDir, `${env}.json`);
-  fs.writeFileSync(file, JSON.stringify(doc));
-  const result = await run(path.join(REPO_ROOT, 'node_modules', '.bin', 'wrangler'), [
-    'kv', 'key', 'put', '--binding', 'RELAY_CONFIG', `config:${env}`, '--path', file,
-    '--config', relay.configPath, '--local', '--persist-to', relay.persistDir,
-  ]);
-  assert.equal(result.code, 0, result.stderr);
+  await relay.putConfig(env, doc);
   await sleep(1500); // RELAY_CONFIG_CACHE_SECONDS=1
 }
 
@@ -94,7 +75,6 @@ async function deliveredCount(id) {
 
 describe('queued delivery in workerd', () => {
   before(async () => {
-    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-e2e-queue-'));
     relay = await startRelay({
       vars: {
         EXTOLE_WEBHOOK_SECRET_PRODUCTION: EXTOLE_KEY,
@@ -109,7 +89,6 @@ describe('queued delivery in workerd', () => {
 
   after(async () => {
     await relay?.stop();
-    fs.rmSync(workDir, { recursive: true, force: true });
   });
 
   afterEach(async () => {

@@ -5,48 +5,28 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-
-import { REPO_ROOT, startRelay } from './harness.mjs';
+import { startRelay } from './harness.mjs';
 
 const EXTOLE_KEY = 'e2e-strict-extole-key';
 const BRAZE_KEY = 'e2e-strict-braze-key';
 const COPIES = 20;
 
 let relay;
-let workDir;
-
-function kvPut(key, doc) {
-  const file = path.join(workDir, 'doc.json');
-  fs.writeFileSync(file, JSON.stringify(doc));
-  return new Promise((resolve, reject) => {
-    execFile(path.join(REPO_ROOT, 'node_modules', '.bin', 'wrangler'), [
-      'kv', 'key', 'put', '--binding', 'RELAY_CONFIG', key, '--path', file,
-      '--config', relay.configPath, '--local', '--persist-to', relay.persistDir,
-    ], { cwd: REPO_ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_LOG_PATH: path.join(workDir, 'logs') } },
-    (error, _stdout, stderr) => (error ? reject(new Error(stderr)) : resolve()));
-  });
-}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('strict dedup in workerd', () => {
   before(async () => {
-    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-e2e-strict-'));
     relay = await startRelay({
       vars: { EXTOLE_WEBHOOK_SECRET_PRODUCTION: EXTOLE_KEY, BRAZE_API_KEY_PRODUCTION: BRAZE_KEY, RELAY_CONFIG_CACHE_SECONDS: '1' },
       standinOptions: { keys: [BRAZE_KEY] },
     });
-    await kvPut('config:production', { dedup: 'strict' });
+    await relay.putConfig('production', { dedup: 'strict' });
     await sleep(1500);
   });
 
   after(async () => {
     await relay?.stop();
-    fs.rmSync(workDir, { recursive: true, force: true });
   });
 
   test(`${COPIES} simultaneous copies of one event reach Braze once`, async () => {
