@@ -76,8 +76,8 @@ impl DeadLetter {
 pub async fn consume_dead_letters(platform: &impl Platform, messages: &[IncomingMessage]) -> Vec<Disposition> {
     let mut dispositions = Vec::with_capacity(messages.len());
     for message in messages {
-        let letter = serde_json::from_str::<DeadLetter>(&message.body).unwrap_or_else(|_| {
-            let event = serde_json::from_str::<QueuedEvent>(&message.body).ok();
+        let letter = crate::json::parse::<DeadLetter>(&message.body).unwrap_or_else(|_| {
+            let event = crate::json::parse::<QueuedEvent>(&message.body).ok();
             let reason = if event.is_some() { "the queue's own retry limit was reached" } else { "unreadable queue message" };
             DeadLetter::new(&message.id, event, &message.body, reason.into(), None, vec![], &format_braze_time(&platform.now()))
         });
@@ -107,7 +107,7 @@ pub async fn list(store: &impl KeyValueStore) -> Result<Vec<Value>, StoreError> 
 }
 
 async fn read(store: &impl KeyValueStore, key: &str) -> Result<Option<DeadLetter>, StoreError> {
-    Ok(store.get(key).await?.and_then(|text| serde_json::from_str(&text).ok()))
+    Ok(store.get(key).await?.and_then(|text| crate::json::parse(&text).ok()))
 }
 
 /// Outcome of a replay.

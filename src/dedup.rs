@@ -60,11 +60,50 @@ pub mod strict {
     /// died mid-delivery) and may be claimed again.
     pub const IN_FLIGHT_EXPIRY_SECONDS: i64 = 60;
 
+    /// Stored as `{"state": "in_flight", "since": s}` or `{"state": "delivered", "at": s}`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(tag = "state", rename_all = "snake_case")]
+    #[serde(try_from = "StoredLock", into = "StoredLock")]
     pub enum LockState {
         InFlight { since: i64 },
         Delivered { at: i64 },
+    }
+
+    /// `LockState` as stored, read as a plain struct: serde's internally tagged enums buffer
+    /// through generic code that costs the Worker's WebAssembly more than this is worth.
+    #[derive(Serialize, Deserialize)]
+    struct StoredLock {
+        state: StoredState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<i64>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum StoredState {
+        InFlight,
+        Delivered,
+    }
+
+    impl TryFrom<StoredLock> for LockState {
+        type Error = &'static str;
+        fn try_from(stored: StoredLock) -> Result<Self, Self::Error> {
+            match (stored.state, stored.since, stored.at) {
+                (StoredState::InFlight, Some(since), None) => Ok(Self::InFlight { since }),
+                (StoredState::Delivered, None, Some(at)) => Ok(Self::Delivered { at }),
+                _ => Err("a lock is {\"state\": \"in_flight\", \"since\": s} or {\"state\": \"delivered\", \"at\": s}"),
+            }
+        }
+    }
+
+    impl From<LockState> for StoredLock {
+        fn from(lock: LockState) -> Self {
+            match lock {
+                LockState::InFlight { since } => Self { state: StoredState::InFlight, since: Some(since), at: None },
+                LockState::Delivered { at } => Self { state: StoredState::Delivered, since: None, at: Some(at) },
+            }
+        }
     }
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -23,14 +23,26 @@ pub const CONFIG_CACHE_SECONDS: i64 = 30;
 const CACHE_SECONDS_VARIABLE: &str = "RELAY_CONFIG_CACHE_SECONDS";
 
 /// An environment's config and where it came from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EffectiveConfig {
     /// `embedded` (config/default.json only) or `kv` (a document from RELAY_CONFIG).
     pub source: &'static str,
     /// Short hash of the effective settings: changes whenever they do.
     pub revision: String,
-    #[serde(flatten)]
     pub settings: EnvironmentConfig,
+}
+
+/// The settings with `source` and `revision` beside them (what `#[serde(flatten)]` would
+/// write, without its generic buffering code in the Worker).
+impl Serialize for EffectiveConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut document = serde_json::to_value(&self.settings).map_err(serde::ser::Error::custom)?;
+        if let Some(fields) = document.as_object_mut() {
+            fields.insert("source".into(), self.source.into());
+            fields.insert("revision".into(), self.revision.clone().into());
+        }
+        document.serialize(serializer)
+    }
 }
 
 impl EffectiveConfig {
@@ -133,7 +145,7 @@ impl ConfigCache {
                 reason: issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
             });
         };
-        let document: Result<Value, _> = serde_json::from_str(&text);
+        let document: Result<Value, _> = crate::json::parse_value(&text);
         let resolved = match document {
             Ok(document) => self.embedded.resolve(environment, Some(&document)),
             Err(error) => Err(vec![ConfigIssue { path: "$".into(), problem: format!("not JSON: {error}") }]),

@@ -16,6 +16,7 @@ pub mod deliver;
 pub mod environment;
 pub mod error;
 pub mod extole;
+pub mod json;
 pub mod mapping;
 pub mod memory;
 pub mod pipeline;

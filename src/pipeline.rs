@@ -86,7 +86,7 @@ fn replay_selection(body: &[u8]) -> Result<Option<Vec<String>>, RelayError> {
         return Ok(None);
     }
     let invalid = || RelayError::InvalidPayload(extole::ParseError::InvalidField { pointer: "/ids".into(), expected: "expected {} or {\"ids\": [dead-letter ids]}" });
-    let selection: Value = serde_json::from_slice(body).map_err(|_| invalid())?;
+    let selection: Value = crate::json::parse_value(body).map_err(|_| invalid())?;
     match selection.get("ids") {
         None if selection.is_object() => Ok(None),
         Some(Value::Array(ids)) => ids.iter().map(|id| id.as_str().map(str::to_owned).ok_or_else(invalid)).collect::<Result<_, _>>().map(Some),

@@ -124,7 +124,7 @@ pub async fn consume_events(platform: &impl Platform, configs: &ConfigCache, gat
     let mut fates: Vec<Option<Fate>> = (0..messages.len()).map(|_| None).collect();
     let mut parsed: Vec<Option<QueuedEvent>> = Vec::with_capacity(messages.len());
     for (message, fate) in messages.iter().zip(fates.iter_mut()) {
-        match serde_json::from_str::<QueuedEvent>(&message.body) {
+        match crate::json::parse::<QueuedEvent>(&message.body) {
             Ok(event) => parsed.push(Some(event)),
             Err(error) => {
                 *fate = Some(Fate::DeadLetter { reason: format!("unreadable queue message: {error}"), braze_status: None, errors: vec![] });

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use worker::wasm_bindgen::JsValue;
 use worker::{
     console_log, event, js_sys, AbortController, BatchMessageBuilder, Context, Delay, Env, Fetch, Headers, MessageBatch, MessageExt,
-    Method, QueueContentType, QueueRetryOptionsBuilder, RawMessage, RawMessageBuilder, Request, RequestInit, Response,
+    QueueContentType, QueueRetryOptionsBuilder, RawMessage, RawMessageBuilder, Request, Response,
 };
 
 use crate::dead_letters;
@@ -187,7 +187,9 @@ impl KeyValueStore for KvStore {
     }
 
     async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError> {
-        let mut put = self.0.put(key, value).map_err(|e| StoreError(e.to_string()))?;
+        // As bytes: `put(key, &str)` would take worker's serde path, whose code (float
+        // formatting among it) the Worker does not otherwise need. `get().text()` reads it back.
+        let mut put = self.0.put_bytes(key, value.as_bytes()).map_err(|e| StoreError(e.to_string()))?;
         if let Some(ttl) = ttl_seconds {
             put = put.expiration_ttl(ttl);
         }
@@ -264,10 +266,9 @@ impl DurableLocks {
         let failed = |e: worker::Error| StoreError(format!("strict dedup lock: {e}"));
         let namespace = self.0.as_ref().ok_or_else(|| StoreError("no RELAY_DEDUP binding (needed by \"dedup\": \"strict\")".into()))?;
         let stub = namespace.id_from_name(key).map_err(failed)?.get_stub().map_err(failed)?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(body.map(|b| JsValue::from_str(&b)));
-        let request = Request::new_with_init(&format!("https://event-lock{path}"), &init).map_err(failed)?;
-        stub.fetch_with_request(request).await.map_err(failed)?.json().await.map_err(failed)
+        let request = post_request(&format!("https://event-lock{path}"), None, body.map(|b| JsValue::from_str(&b))).map_err(failed)?;
+        let text = stub.fetch_with_request(request).await.map_err(failed)?.text().await.map_err(failed)?;
+        crate::json::parse(&text).map_err(|e| StoreError(format!("strict dedup lock: unreadable answer: {e}")))
     }
 
     /// Moves the lock from its current state to `step(current)`, atomically.
@@ -306,6 +307,21 @@ impl EventLocks for DurableLocks {
     }
 }
 
+/// A POST request built with the runtime's own `RequestInit`: worker's `RequestInit` would
+/// bring its `cf` options converter (serde_wasm_bindgen and image-resizing types) into the
+/// Worker's WebAssembly, for options the relay never sets.
+fn post_request(url: &str, headers: Option<&Headers>, body: Option<JsValue>) -> worker::Result<Request> {
+    let init = worker::web_sys::RequestInit::new();
+    init.set_method("POST");
+    if let Some(headers) = headers {
+        init.set_headers(headers.as_ref());
+    }
+    if let Some(body) = body {
+        init.set_body(&body);
+    }
+    Ok(Request::from(worker::web_sys::Request::new_with_str_and_init(url, &init)?))
+}
+
 struct FetchTransport;
 
 impl BrazeTransport for FetchTransport {
@@ -314,9 +330,7 @@ impl BrazeTransport for FetchTransport {
         let headers = Headers::new();
         headers.set("content-type", "application/json").map_err(network)?;
         headers.set("authorization", &format!("Bearer {api_key}")).map_err(network)?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
-        let request = Request::new_with_init(url, &init).map_err(network)?;
+        let request = post_request(url, Some(&headers), Some(js_sys::Uint8Array::from(body.as_slice()).into())).map_err(network)?;
 
         let controller = AbortController::default();
         let signal = controller.signal();

@@ -128,11 +128,13 @@ pub fn pack(items: &[EventObjects], caps: RequestCaps) -> Vec<PackedRequest> {
     let mut requests = Vec::new();
     let mut current = PackedRequest::empty();
     let mut current_bytes = 0;
+    // Sizes only matter where requests could be split: not for a lone event (most webhooks).
+    let needs_sizes = items.iter().filter(|item| item.count() > 0).nth(1).is_some();
     for (index, item) in items.iter().enumerate() {
         if item.count() == 0 {
             continue;
         }
-        let item_bytes = item.byte_size();
+        let item_bytes = if needs_sizes { item.byte_size() } else { 0 };
         if !current.items.is_empty() && !current.fits(item, item_bytes, current_bytes, caps) {
             requests.push(std::mem::replace(&mut current, PackedRequest::empty()));
             current_bytes = 0;

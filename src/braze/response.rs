@@ -60,7 +60,7 @@ struct SuccessBody {
 /// `now_epoch` is the current time in seconds, to turn `X-RateLimit-Reset` into a delay.
 pub fn classify<'h>(status: u16, header: impl Fn(&str) -> Option<&'h str>, body: &[u8], now_epoch: i64) -> BrazeOutcome {
     match status {
-        200..=299 => match serde_json::from_slice::<SuccessBody>(body) {
+        200..=299 => match crate::json::parse::<SuccessBody>(body) {
             Ok(parsed) if parsed.message.as_deref() == Some("success") => BrazeOutcome::Accepted(Accepted {
                 status,
                 attributes_processed: parsed.attributes_processed,
@@ -117,7 +117,7 @@ fn bound(seconds: u32) -> u32 {
 
 /// Braze's `message`, scrubbed of anything personal and clipped.
 fn message_of(body: &[u8]) -> String {
-    let message = serde_json::from_slice::<Value>(body)
+    let message = crate::json::parse_value(body)
         .ok()
         .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
         .unwrap_or_else(|| "no message".into());

@@ -69,28 +69,29 @@ fn clean_value(key: &str, value: Value, depth: usize) -> Value {
     }
 }
 
-/// Ids and integers past 2^53 would be rounded by a JSON double somewhere downstream; a
-/// number that is not a finite double cannot be sent at all. Both go as exact strings.
+/// Ids, and 64-bit integers past 2^53, would be rounded by a JSON double somewhere
+/// downstream: they go as exact strings. Integers past 64 bits were already read as doubles
+/// (as Braze itself would read them) and stay numbers.
 fn clean_number(key: &str, n: Number) -> Value {
     let is_id = key == "id" || key.ends_with("_id");
     let unsafe_integer = match (n.as_u64(), n.as_i64()) {
         (Some(u), _) => u > MAX_SAFE_INTEGER,
         (None, Some(i)) => i.unsigned_abs() > MAX_SAFE_INTEGER,
-        (None, None) => n.as_f64().is_none_or(|f| !f.is_finite()) || looks_integral(&n),
+        (None, None) => false,
     };
     if (is_id && n.as_f64().is_some_and(|f| f.fract() == 0.0)) || unsafe_integer {
-        Value::String(n.to_string())
+        Value::String(crate::json::number_text(&n))
     } else {
         Value::Number(n)
     }
 }
 
-/// An integer written without a fraction or exponent, too large for i64/u64.
-fn looks_integral(n: &Number) -> bool {
-    n.to_string().trim_start_matches('-').bytes().all(|b| b.is_ascii_digit())
-}
-
 fn fit_size(properties: &mut Map<String, Value>) {
+    // Nearly every event is far under the limit: one pass over the whole object says so.
+    let mut scratch = Vec::with_capacity(1024);
+    if serde_json::to_writer(&mut scratch, &*properties).is_ok() && scratch.len() < MAX_PROPERTIES_BYTES {
+        return;
+    }
     // Serialised size of one `"key":value,` entry; the object is the sum plus its braces.
     let json_len = |v: &Value| serde_json::to_vec(v).map_or(MAX_PROPERTIES_BYTES, |b| b.len());
     let entry_size = |k: &String, v: &Value| json_len(&Value::String(k.clone())) + json_len(v) + 2;
@@ -155,8 +156,8 @@ mod tests {
         assert_eq!(out["person_id"], "6816411215104951917");
         assert_eq!(out["order_id"], "42");
         assert_eq!(out["face_value"].to_string(), "20");
-        assert_eq!(out["big"], "123456789012345678901234567890");
-        assert_eq!(out["price"].to_string(), "129.90");
+        assert_eq!(out["big"].as_f64(), Some(1.2345678901234568e29), "past 64 bits: the double Braze would read");
+        assert_eq!(out["price"].to_string(), "129.9");
         assert_eq!(out["neg"], "-9007199254740993");
     }
 

@@ -24,7 +24,7 @@ impl EmbeddedConfig {
     }
 
     pub fn from_json(text: &str) -> Result<Self, String> {
-        let root: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let root: Value = crate::json::parse_value(text).map_err(|e| e.to_string())?;
         let object = |key: &str| root.get(key).and_then(Value::as_object).cloned().ok_or(format!("missing {key}"));
         Ok(Self {
             environment_defaults: Value::Object(object("environment_defaults")?),

@@ -9,6 +9,7 @@ mod validate;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::mapping::normalise_event_name;
 
@@ -38,7 +39,7 @@ pub struct EnvironmentConfig {
 
 /// `"auth": "none"` is shorthand for `{"scheme": "none"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(from = "AuthSpec")]
+#[serde(try_from = "Value")]
 pub struct AuthSettings {
     pub scheme: AuthScheme,
     /// Secret holding the Extole key(s); `EXTOLE_WEBHOOK_SECRET_<ENV>` when null.
@@ -48,24 +49,24 @@ pub struct AuthSettings {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum AuthSpec {
-    Scheme(AuthScheme),
-    Full {
-        scheme: AuthScheme,
-        #[serde(default)]
-        secret: Option<String>,
-        #[serde(default)]
-        max_event_age_seconds: Option<u64>,
-    },
+struct AuthDocument {
+    scheme: AuthScheme,
+    #[serde(default)]
+    secret: Option<String>,
+    #[serde(default)]
+    max_event_age_seconds: Option<u64>,
 }
 
-impl From<AuthSpec> for AuthSettings {
-    fn from(spec: AuthSpec) -> Self {
-        match spec {
-            AuthSpec::Scheme(scheme) => Self { scheme, secret: None, max_event_age_seconds: None },
-            AuthSpec::Full { scheme, secret, max_event_age_seconds } => Self { scheme, secret, max_event_age_seconds },
+// The shorthand is told apart by hand rather than with `#[serde(untagged)]`, whose buffering
+// code cost the Worker's WebAssembly more than the few config enums using it are worth.
+impl TryFrom<Value> for AuthSettings {
+    type Error = serde_json::Error;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        if value.is_string() {
+            return Ok(Self { scheme: serde_json::from_value(value)?, secret: None, max_event_age_seconds: None });
         }
+        let AuthDocument { scheme, secret, max_event_age_seconds } = serde_json::from_value(value)?;
+        Ok(Self { scheme, secret, max_event_age_seconds })
     }
 }
 
@@ -125,7 +126,7 @@ pub struct BrazeSettings {
 
 /// `"dedup": "strict"` is shorthand for `{"mode": "strict"}` with the default window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(from = "DedupSpec")]
+#[serde(try_from = "Value")]
 pub struct DedupSettings {
     pub mode: DedupMode,
     pub window_seconds: u64,
@@ -144,26 +145,24 @@ pub enum DedupMode {
 const DEFAULT_DEDUP_WINDOW: u64 = 8 * 24 * 3600;
 
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum DedupSpec {
-    Mode(DedupMode),
-    Full {
-        #[serde(default = "kv_mode")]
-        mode: DedupMode,
-        window_seconds: u64,
-    },
+struct DedupDocument {
+    #[serde(default = "kv_mode")]
+    mode: DedupMode,
+    window_seconds: u64,
 }
 
 fn kv_mode() -> DedupMode {
     DedupMode::Kv
 }
 
-impl From<DedupSpec> for DedupSettings {
-    fn from(spec: DedupSpec) -> Self {
-        match spec {
-            DedupSpec::Mode(mode) => Self { mode, window_seconds: DEFAULT_DEDUP_WINDOW },
-            DedupSpec::Full { mode, window_seconds } => Self { mode, window_seconds },
+impl TryFrom<Value> for DedupSettings {
+    type Error = serde_json::Error;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        if value.is_string() {
+            return Ok(Self { mode: serde_json::from_value(value)?, window_seconds: DEFAULT_DEDUP_WINDOW });
         }
+        let DedupDocument { mode, window_seconds } = serde_json::from_value(value)?;
+        Ok(Self { mode, window_seconds })
     }
 }
 
@@ -281,10 +280,50 @@ pub enum SubscriptionChange {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(try_from = "ChannelDocument", into = "ChannelDocument")]
 pub enum ChannelTarget {
     EmailSubscribe,
     SubscriptionGroup { group_id: String },
+}
+
+/// `{"type": "email_subscribe"}` or `{"type": "subscription_group", "group_id": "..."}`,
+/// read as a plain struct (serde's internally tagged enums buffer through generic code that
+/// cost the Worker's WebAssembly more than this enum is worth).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChannelDocument {
+    #[serde(rename = "type")]
+    kind: ChannelKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group_id: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ChannelKind {
+    EmailSubscribe,
+    SubscriptionGroup,
+}
+
+impl TryFrom<ChannelDocument> for ChannelTarget {
+    type Error = &'static str;
+    fn try_from(document: ChannelDocument) -> Result<Self, Self::Error> {
+        match (document.kind, document.group_id) {
+            (ChannelKind::EmailSubscribe, None) => Ok(Self::EmailSubscribe),
+            (ChannelKind::SubscriptionGroup, Some(group_id)) => Ok(Self::SubscriptionGroup { group_id }),
+            (ChannelKind::EmailSubscribe, Some(_)) => Err("email_subscribe takes no group_id"),
+            (ChannelKind::SubscriptionGroup, None) => Err("subscription_group needs a group_id"),
+        }
+    }
+}
+
+impl From<ChannelTarget> for ChannelDocument {
+    fn from(target: ChannelTarget) -> Self {
+        match target {
+            ChannelTarget::EmailSubscribe => Self { kind: ChannelKind::EmailSubscribe, group_id: None },
+            ChannelTarget::SubscriptionGroup { group_id } => Self { kind: ChannelKind::SubscriptionGroup, group_id: Some(group_id) },
+        }
+    }
 }
 
 /// Whether conversions also write a Braze purchase, and from what.

@@ -81,7 +81,7 @@ fn check_shape(value: &Value, template: &Value, path: &str, pattern: &str, issue
             issues.push(ConfigIssue::new(path, "expected an object"));
             return;
         };
-        let shape: Option<Value> = value_shape.map(|s| serde_json::from_str(s).expect("shapes above are valid JSON"));
+        let shape: Option<Value> = value_shape.map(|s| crate::json::parse_value(s).expect("shapes above are valid JSON"));
         for (key, entry) in entries {
             let entry_path = format!("{path}.{key}");
             let entry_pattern = format!("{pattern}.*");
@@ -100,7 +100,7 @@ fn check_shape(value: &Value, template: &Value, path: &str, pattern: &str, issue
         (Value::Null, _) => {
             let expected = NULLABLE.iter().find(|(p, _)| *p == pattern).map(|(_, example)| example);
             if let Some(example) = expected {
-                let example: Value = serde_json::from_str(example).expect("examples above are valid JSON");
+                let example: Value = crate::json::parse_value(example).expect("examples above are valid JSON");
                 check_shape(value, &example, path, pattern, issues);
             }
         }

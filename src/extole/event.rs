@@ -119,7 +119,7 @@ pub fn scalar_to_string(value: &Value) -> Option<String> {
             let trimmed = s.trim();
             (!trimmed.is_empty()).then(|| trimmed.to_string())
         }
-        Value::Number(n) => Some(n.to_string()),
+        Value::Number(n) => Some(crate::json::number_text(n)),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }

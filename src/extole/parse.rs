@@ -72,7 +72,7 @@ pub fn parse_body(raw: &[u8], limits: ParseLimits) -> Result<Vec<ExtoleEvent>, P
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
-    let document: Value = serde_json::from_slice(raw).map_err(describe_json_error)?;
+    let document: Value = crate::json::parse_value(raw).map_err(describe_json_error)?;
     match document {
         Value::Array(items) => {
             if items.is_empty() {
@@ -146,12 +146,13 @@ fn normalise(index: usize, pointer: String, value: Value) -> Result<ExtoleEvent,
 /// Longest event id accepted; longer ones are not ids but payloads.
 const MAX_EVENT_ID_CHARS: usize = 512;
 
-/// An id is a string or an integer written exactly (a 25-digit id keeps every digit); a
-/// boolean, a fraction or an exponent (`true`, `1.5`, `1e400`) is not an id.
+/// An id is a string or an integer of up to 64 bits (kept digit for digit); a boolean, a
+/// fraction, an exponent or a longer integer (`true`, `1.5`, `1e3`, 25 digits) is not an id:
+/// JSON numbers that long are doubles, and a rounded id would name another event.
 pub fn id_text(value: &Value) -> Option<String> {
     let id = match value {
         Value::String(s) => s.trim().to_string(),
-        Value::Number(n) => Some(n.to_string()).filter(|t| t.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()))?,
+        Value::Number(n) => crate::json::integer_text(n)?,
         _ => return None,
     };
     let valid = !id.is_empty() && id.chars().count() <= MAX_EVENT_ID_CHARS && !id.chars().any(char::is_control);
@@ -261,9 +262,9 @@ mod tests {
 
     #[test]
     fn reward_webhook_keeps_large_ids_exact() {
-        let raw = r#"{"type":"reward_earned","event_id":12345678901234567890123,"person_id":6816411215104951917,"reward_id":"r1","data":{"recipient_email":"a@b.co"}}"#;
+        let raw = r#"{"type":"reward_earned","event_id":18446744073709551615,"person_id":6816411215104951917,"reward_id":"r1","data":{"recipient_email":"a@b.co"}}"#;
         let e = &parse(raw).unwrap()[0];
-        assert_eq!(e.id.as_deref(), Some("12345678901234567890123"));
+        assert_eq!(e.id.as_deref(), Some("18446744073709551615"));
         assert_eq!(e.person.person_id.as_deref(), Some("6816411215104951917"));
         assert_eq!(e.person.email.as_deref(), Some("a@b.co"));
     }
@@ -310,7 +311,9 @@ mod tests {
             ("{\"type\":\"  \"}", "invalid_field", Some("/type")),
             ("{\"type\":\"a\",\"event_time\":\"soon\"}", "invalid_field", Some("/event_time")),
             ("{\"type\":\"a\",\"event_id\":{}}", "invalid_field", Some("/event_id")),
-            ("{\"type\":\"a\",\"event_id\":1e400}", "invalid_field", Some("/event_id")),
+            ("{\"type\":\"a\",\"event_id\":1e400}", "invalid_json", None),
+            ("{\"type\":\"a\",\"event_id\":1e3}", "invalid_field", Some("/event_id")),
+            ("{\"type\":\"a\",\"event_id\":18446744073709551616}", "invalid_field", Some("/event_id")),
             ("{\"type\":\"a\",\"event_id\":1.5}", "invalid_field", Some("/event_id")),
             ("{\"type\":\"a\",\"event_id\":\"\"}", "invalid_field", Some("/event_id")),
             ("{\"type\":\"sh\\u0000ared\"}", "invalid_field", Some("/type")),

@@ -22,7 +22,7 @@ pub fn normalise_event_name(name: &str) -> String {
         if !out.is_empty() {
             out.push('_');
         }
-        out.extend(part.chars().flat_map(char::to_lowercase));
+        out.extend(part.chars().map(|c| c.to_ascii_lowercase()));
     }
     out
 }

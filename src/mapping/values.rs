@@ -19,11 +19,11 @@ pub fn apply(transform: Transform, value: &Value, country: Option<&str>) -> Opti
     let text = || scalar_text(value);
     match transform {
         Transform::Trim => text().and_then(fit_string).map(Value::String),
-        Transform::Lowercase => text().map(|t| t.to_lowercase()).and_then(fit_string).map(Value::String),
+        Transform::Lowercase => text().map(|t| t.to_ascii_lowercase()).and_then(fit_string).map(Value::String),
         Transform::Email => text().and_then(|t| normalise_email(&t)).map(Value::String),
         Transform::Phone => text().and_then(|t| to_e164(&t, country)).map(Value::String),
         Transform::Country => text().and_then(|t| country_alpha2(&t)).map(|c| Value::String(c.into())),
-        Transform::ArrayAdd => text().map(|t| t.to_lowercase()).and_then(fit_string).map(|t| json!({ "add": [t] })),
+        Transform::ArrayAdd => text().map(|t| t.to_ascii_lowercase()).and_then(fit_string).map(|t| json!({ "add": [t] })),
         Transform::Number => to_number(value),
         Transform::Boolean => to_boolean(value).map(Value::Bool),
         Transform::Date => parse_event_time(value).map(|t| Value::String(crate::extole::format_braze_time(&t))),
@@ -33,7 +33,7 @@ pub fn apply(transform: Transform, value: &Value, country: Option<&str>) -> Opti
 fn scalar_text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::Number(n) => Some(crate::json::number_text(n)),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
@@ -49,7 +49,7 @@ fn fit_string(text: String) -> Option<String> {
 /// Trimmed, lowercased, and plausibly deliverable: one `@`, a sane local part, and a domain
 /// of at least two labels with an alphabetic top-level label.
 pub fn normalise_email(raw: &str) -> Option<String> {
-    let email = raw.trim().to_lowercase();
+    let email = raw.trim().to_ascii_lowercase();
     if email.len() > 254 {
         return None;
     }
@@ -85,7 +85,7 @@ pub fn country_alpha2(raw: &str) -> Option<&'static str> {
 
 /// Lookup key of a country code, name or alias: its letters and digits, lowercased.
 fn country_key(text: &str) -> String {
-    text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    text.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
 }
 
 /// Alpha-2 by [`country_key`] of every code, official name and alias in celes' country
