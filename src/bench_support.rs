@@ -125,8 +125,8 @@ impl PurePipeline {
             objects.push(translation.objects);
         }
         let mut sent = 0;
-        for request in pack(&objects, RequestCaps::for_settings(&self.config.braze)) {
-            sent += serde_json::to_vec(&request.body).map_err(|e| e.to_string())?.len();
+        for request in pack(objects, RequestCaps::for_settings(&self.config.braze)) {
+            sent += request.body.to_json().len();
         }
         Ok(sent)
     }

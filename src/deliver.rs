@@ -72,7 +72,7 @@ pub struct DeliveryReport {
 
 /// Sends `items` in as few requests as the caps allow. Stops at the first request that
 /// fails: Braze is down, limiting us or refusing our key, and the rest would fare the same.
-pub async fn deliver(transport: &impl BrazeTransport, target: &BrazeTarget, items: &[EventObjects], now_epoch: i64) -> DeliveryReport {
+pub async fn deliver(transport: &impl BrazeTransport, target: &BrazeTarget, items: Vec<EventObjects>, now_epoch: i64) -> DeliveryReport {
     let mut report = DeliveryReport { items: vec![ItemDelivery::Skipped; items.len()], ..Default::default() };
     let mut failure: Option<RelayError> = None;
     for request in pack(items, target.caps) {
@@ -80,7 +80,7 @@ pub async fn deliver(transport: &impl BrazeTransport, target: &BrazeTarget, item
             request.items.iter().for_each(|&i| report.items[i] = ItemDelivery::Failed(error.clone()));
             continue;
         }
-        let body = serde_json::to_vec(&request.body).expect("a JSON map always serialises");
+        let body = request.body.to_json();
         let outcome = match transport.post_json(&target.url, &target.api_key, body, target.timeout_ms).await {
             Ok(reply) => {
                 report.last_status = Some(reply.status);

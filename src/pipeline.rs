@@ -149,12 +149,12 @@ async fn relay_webhook(
         enqueue(platform, environment, &events, &dedup_keys, &mut fates, &translations).await;
         return Ok(respond(&events, fates.into_iter().map(|f| f.unwrap_or(Fate::Ignored)).collect(), Value::Null));
     }
-    let objects: Vec<_> = translations.iter().map(|t| t.as_ref().map(|t| t.objects.clone()).unwrap_or_default()).collect();
+    let objects: Vec<_> = translations.into_iter().map(|t| t.map(|t| t.objects).unwrap_or_default()).collect();
     let mut braze_summary = Value::Null;
     if objects.iter().any(|o| o.count() > 0) {
         match BrazeTarget::resolve(platform, environment, config) {
             Ok(target) => {
-                let report = deliver(platform.braze(), &target, &objects, platform.now().timestamp()).await;
+                let report = deliver(platform.braze(), &target, objects, platform.now().timestamp()).await;
                 log.braze_status = report.last_status;
                 braze_summary = braze_summary_of(&report.accepted);
                 for (fate, item) in fates.iter_mut().zip(report.items) {
@@ -265,7 +265,7 @@ fn preview(platform: &impl Platform, environment: &str, config: &EffectiveConfig
     let (events, mut fates, received_at) = admit(platform, environment, config, request, log)?;
     let translations = translate_pending(&events, &mut fates, config, received_at);
     let objects: Vec<_> = translations.iter().map(|t| t.as_ref().map(|t| t.objects.clone()).unwrap_or_default()).collect();
-    let requests: Vec<_> = pack(&objects, RequestCaps::for_settings(&config.braze)).into_iter().map(|p| p.body).collect();
+    let requests: Vec<_> = pack(objects, RequestCaps::for_settings(&config.braze)).into_iter().map(|p| p.body).collect();
     let per_event: Vec<Value> = events
         .iter()
         .zip(&fates)

@@ -173,7 +173,7 @@ async fn deliver_environment(platform: &impl Platform, configs: &ConfigCache, ga
     };
     let objects: Vec<EventObjects> =
         events.iter().zip(&handled).map(|(e, seen)| if *seen { EventObjects::default() } else { e.objects.clone() }).collect();
-    let report = deliver(platform.braze(), &target, &objects, now).await;
+    let report = deliver(platform.braze(), &target, objects, now).await;
     if let Some(until) = report.rate_limited_until {
         gate.close_until(&target.url, until);
     }

@@ -14,7 +14,7 @@ const TRACK_BODY = JSON.stringify({
 const json = (status, body) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 export default {
-  async fetch(request, env) {
+  async fetch(request, env, ctx) {
     const body = await request.arrayBuffer();
     const { pathname } = new URL(request.url);
     if (pathname === '/noop') return json(200, { status: 'ok', bytes: body.byteLength });
@@ -22,7 +22,9 @@ export default {
       console.log(JSON.stringify({ route: '/noop-log', status: 200, bytes: body.byteLength }));
       return json(200, { status: 'ok', bytes: body.byteLength });
     }
-    const io = pathname === '/io';
+    // Diagnostics: /io-nolog (the I/O without the log line), /io-deferred (the KV write
+    // after the answer, in waitUntil), /io-get (the KV read only, no write).
+    const io = pathname.startsWith('/io');
     const key = io ? `dedup:bench:id:${crypto.randomUUID()}` : null;
     if (io && (await env.STATE.get(key)) !== null) return json(200, { status: 'duplicate' });
     const braze = await fetch(`${env.BRAZE_URL}/users/track`, {
@@ -32,8 +34,10 @@ export default {
     });
     await braze.arrayBuffer();
     if (io && braze.status === 201) {
-      await env.STATE.put(key, new Date().toISOString(), { expirationTtl: 691200 });
-      console.log(JSON.stringify({ route: '/io', status: 200, braze_status: braze.status, bytes: body.byteLength }));
+      const put = env.STATE.put(key, new Date().toISOString(), { expirationTtl: 691200 });
+      if (pathname === '/io-deferred') ctx.waitUntil(put);
+      else if (pathname !== '/io-get') await put;
+      if (pathname !== '/io-nolog') console.log(JSON.stringify({ route: pathname, status: 200, braze_status: braze.status, bytes: body.byteLength }));
     }
     return braze.status === 201 ? json(200, { status: 'delivered' }) : json(503, { status: 'error', braze_status: braze.status });
   },

@@ -38,6 +38,10 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
+// The targets below, in order; BENCH_TARGETS=name,name,... runs a subset (the summary's
+// ratios need 'relay' and 'baseline').
+const DEFAULT_TARGETS = ['baseline', 'relay', 'baseline-io', 'relay-health', 'noop-log', 'noop', 'stand-in'];
+const TARGETS = process.env.BENCH_TARGETS ? process.env.BENCH_TARGETS.split(',') : DEFAULT_TARGETS;
 // Far more distinct bodies than any run can send on loopback; a run that still runs out
 // says so and fails rather than repeat an event id.
 const BODIES_PER_SECOND = Number(process.env.BENCH_BODIES_PER_SECOND ?? 6000);
@@ -144,6 +148,9 @@ async function main() {
       relay: { url: `${relay.url}/extole/production`, mode: 'extole', bodies: (tag, n) => bodiesFile(tag, n), viaBraze: true },
       baseline: { url: `${baseline.url}/`, mode: 'extole', bodies: (tag, n) => bodiesFile(tag, n), viaBraze: true },
       'baseline-io': { url: `${baseline.url}/io`, mode: 'extole', bodies: (tag, n) => bodiesFile(tag, n), viaBraze: true },
+      'io-nolog': { url: `${baseline.url}/io-nolog`, mode: 'extole', bodies: (tag, n) => bodiesFile(tag, n), viaBraze: true },
+      'io-deferred': { url: `${baseline.url}/io-deferred`, mode: 'extole', bodies: (tag, n) => bodiesFile(tag, n), viaBraze: true },
+      'io-get': { url: `${baseline.url}/io-get`, mode: 'extole', bodies: (tag, n) => bodiesFile(tag, n), viaBraze: true },
       'relay-health': { url: `${relay.url}/health`, mode: 'get', bodies: (tag) => staticFile(tag, '', 100), viaBraze: false },
       noop: { url: `${baseline.url}/noop`, mode: 'none', bodies: (tag, n) => bodiesFile(tag, n), viaBraze: false },
       'noop-log': { url: `${baseline.url}/noop-log`, mode: 'none', bodies: (tag, n) => bodiesFile(tag, n), viaBraze: false },
@@ -172,13 +179,13 @@ async function main() {
     };
 
     process.stdout.write('Warming up (JIT, isolates, KV) ... ');
-    for (const name of ['baseline', 'relay', 'baseline-io', 'relay-health', 'noop-log', 'noop']) await once(name, `warmup-${name}`, WARMUP_S);
+    for (const name of TARGETS.filter((t) => t !== 'stand-in')) await once(name, `warmup-${name}`, WARMUP_S);
     console.log('done.');
     problems.length = 0;
 
     const header = `${'target'.padEnd(13)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'requests'.padStart(10)}${'Braze 201'.padStart(11)}`;
     for (let round = 1; round <= ROUNDS; round++) {
-      const all = ['baseline', 'relay', 'baseline-io', 'relay-health', 'noop-log', 'noop', 'stand-in'];
+      const all = TARGETS;
       const order = round % 2 ? all : [...all].reverse();
       console.log(`\nRound ${round}\n${header}`);
       for (const name of order) {
@@ -187,15 +194,15 @@ async function main() {
         console.log(`${name.padEnd(13)}${fmt(r.rps).padStart(9)}${fmt(r.p50_us / 1000, 2).padStart(9)}${fmt(r.p99_us / 1000, 2).padStart(9)}`
           + `${String(r.requests).padStart(10)}${String(targets[name].viaBraze ? r.braze_201 : '-').padStart(11)}`);
       }
-      const last = (name) => results[name].at(-1).rps;
+      const last = (name) => results[name].at(-1)?.rps ?? NaN;
       console.log(`relay/baseline: ${fmt(last('relay') / last('baseline'), 2)}; relay/baseline-io: ${fmt(last('relay') / last('baseline-io'), 2)}`);
     }
 
-    const ratio = (a, b) => results[a].map((r, i) => r.rps / results[b][i].rps);
+    const ratio = (a, b) => (results[a].length && results[b].length ? results[a].map((r, i) => r.rps / results[b][i].rps) : [NaN]);
     const mmm = (xs, d = 0) => `${fmt(Math.min(...xs), d)} / ${fmt(median(xs), d)} / ${fmt(Math.max(...xs), d)}`;
     console.log(`\nOver ${ROUNDS} rounds, min / median / max:`);
     console.log(`${'target'.padEnd(13)}${'req/s'.padStart(24)}${'p50 ms'.padStart(26)}${'p99 ms'.padStart(26)}`);
-    for (const [name, rs] of Object.entries(results)) {
+    for (const [name, rs] of Object.entries(results).filter(([, rs]) => rs.length)) {
       console.log(`${name.padEnd(13)}${mmm(rs.map((r) => r.rps)).padStart(24)}${mmm(rs.map((r) => r.p50_us / 1000), 2).padStart(26)}`
         + `${mmm(rs.map((r) => r.p99_us / 1000), 2).padStart(26)}`);
     }

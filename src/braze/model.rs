@@ -15,6 +15,14 @@ pub struct UsersTrackBody {
 }
 
 impl UsersTrackBody {
+    /// The JSON text sent to Braze, written into a buffer sized for a typical request at
+    /// once (rather than grown from serde_json's default 128 bytes).
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut text = Vec::with_capacity(4096);
+        serde_json::to_writer(&mut text, self).expect("a JSON map always serialises");
+        text
+    }
+
     pub fn object_count(&self) -> usize {
         self.attributes.len() + self.events.len() + self.purchases.len()
     }
@@ -96,16 +104,16 @@ impl PackedRequest {
         arrays_fit && combined_fits && current_bytes + item_bytes <= caps.max_bytes
     }
 
-    fn push(&mut self, index: usize, item: &EventObjects) {
+    fn push(&mut self, index: usize, item: EventObjects) {
         self.items.push(index);
         let slots = [
-            (&item.attributes, &mut self.body.attributes, &mut self.attribute_origin),
-            (&item.event, &mut self.body.events, &mut self.event_origin),
-            (&item.purchase, &mut self.body.purchases, &mut self.purchase_origin),
+            (item.attributes, &mut self.body.attributes, &mut self.attribute_origin),
+            (item.event, &mut self.body.events, &mut self.event_origin),
+            (item.purchase, &mut self.body.purchases, &mut self.purchase_origin),
         ];
         for (object, array, origin) in slots {
             if let Some(object) = object {
-                array.push(object.clone());
+                array.push(object);
                 origin.push(index);
             }
         }
@@ -124,18 +132,19 @@ impl PackedRequest {
 
 /// Packs items into as few requests as the caps allow, in order, never splitting one
 /// event's objects across requests. Items with no objects are skipped.
-pub fn pack(items: &[EventObjects], caps: RequestCaps) -> Vec<PackedRequest> {
+/// Takes the items by value: their objects move into the request bodies, uncopied.
+pub fn pack(items: Vec<EventObjects>, caps: RequestCaps) -> Vec<PackedRequest> {
     let mut requests = Vec::new();
     let mut current = PackedRequest::empty();
     let mut current_bytes = 0;
     // Sizes only matter where requests could be split: not for a lone event (most webhooks).
     let needs_sizes = items.iter().filter(|item| item.count() > 0).nth(1).is_some();
-    for (index, item) in items.iter().enumerate() {
+    for (index, item) in items.into_iter().enumerate() {
         if item.count() == 0 {
             continue;
         }
         let item_bytes = if needs_sizes { item.byte_size() } else { 0 };
-        if !current.items.is_empty() && !current.fits(item, item_bytes, current_bytes, caps) {
+        if !current.items.is_empty() && !current.fits(&item, item_bytes, current_bytes, caps) {
             requests.push(std::mem::replace(&mut current, PackedRequest::empty()));
             current_bytes = 0;
         }
@@ -162,7 +171,7 @@ mod tests {
     fn packs_up_to_75_per_array_and_traces_origins() {
         let items: Vec<_> = (0..160).map(|i| item(i, i % 2 == 0)).collect();
         let caps = RequestCaps { per_array: 75, combined: None, max_bytes: DEFAULT_MAX_REQUEST_BYTES };
-        let packed = pack(&items, caps);
+        let packed = pack(items.clone(), caps);
         assert_eq!(packed.iter().map(|p| p.body.events.len()).collect::<Vec<_>>(), [75, 75, 10]);
         assert!(packed.iter().all(|p| p.body.attributes.len() <= 75));
         let second = &packed[1];
@@ -175,10 +184,10 @@ mod tests {
     #[test]
     fn respects_combined_cap_and_byte_budget() {
         let items: Vec<_> = (0..40).map(|i| item(i, true)).collect();
-        let combined = pack(&items, RequestCaps { per_array: 75, combined: Some(50), max_bytes: DEFAULT_MAX_REQUEST_BYTES });
+        let combined = pack(items.clone(), RequestCaps { per_array: 75, combined: Some(50), max_bytes: DEFAULT_MAX_REQUEST_BYTES });
         assert!(combined.iter().all(|p| p.body.object_count() <= 50));
         assert_eq!(combined.len(), 2);
-        let tiny = pack(&items, RequestCaps { per_array: 75, combined: None, max_bytes: 120 });
+        let tiny = pack(items.clone(), RequestCaps { per_array: 75, combined: None, max_bytes: 120 });
         assert_eq!(tiny.len(), 40);
     }
 }

@@ -28,7 +28,20 @@ pub fn is_valid_key(key: &str) -> bool {
 /// Drops control characters other than tab and newline (a NUL breaks more systems than it
 /// informs), then cuts `text` to Braze's string limit on a character boundary.
 pub fn clip_string(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control() || matches!(c, '\t' | '\n')).take(MAX_STRING_CHARS).collect()
+    text.chars().filter(|c| keeps(*c)).take(MAX_STRING_CHARS).collect()
+}
+
+/// [`clip_string`] for a string the caller owns: most strings need no change and are kept.
+fn clip_owned(text: String) -> String {
+    if text.len() <= MAX_STRING_CHARS && text.chars().all(keeps) {
+        text
+    } else {
+        clip_string(&text)
+    }
+}
+
+fn keeps(c: char) -> bool {
+    !c.is_control() || matches!(c, '\t' | '\n')
 }
 
 /// Cleans event properties to Braze's rules: invalid keys dropped, reserved keys prefixed,
@@ -51,7 +64,7 @@ pub fn clean_properties(properties: Map<String, Value>) -> Map<String, Value> {
 
 fn clean_value(key: &str, value: Value, depth: usize) -> Value {
     match value {
-        Value::String(s) => Value::String(clip_string(&s)),
+        Value::String(s) => Value::String(clip_owned(s)),
         Value::Number(n) => clean_number(key, n),
         // Nesting deeper than any real template is a payload, not data: it goes as (clipped) text.
         nested @ (Value::Array(_) | Value::Object(_)) if depth >= MAX_NESTING => Value::String(clip_string(&nested.to_string())),
@@ -87,9 +100,9 @@ fn clean_number(key: &str, n: Number) -> Value {
 }
 
 fn fit_size(properties: &mut Map<String, Value>) {
-    // Nearly every event is far under the limit: one pass over the whole object says so.
-    let mut scratch = Vec::with_capacity(1024);
-    if serde_json::to_writer(&mut scratch, &*properties).is_ok() && scratch.len() < MAX_PROPERTIES_BYTES {
+    // Nearly every event is far under the limit, which a bound on its serialised size shows
+    // without serialising it.
+    if object_size_bound(properties) < MAX_PROPERTIES_BYTES {
         return;
     }
     // Serialised size of one `"key":value,` entry; the object is the sum plus its braces.
@@ -111,6 +124,22 @@ fn fit_size(properties: &mut Map<String, Value>) {
         total -= size;
     }
     properties.insert(TRUNCATED_MARKER.to_string(), Value::Bool(true));
+}
+
+/// At least the serialised size of a JSON value: every string byte counted as the six of a
+/// `\u00XX` escape, every number as 40 characters.
+fn size_bound(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 40,
+        Value::String(s) => 2 + 6 * s.len(),
+        Value::Array(items) => 2 + items.iter().map(|v| size_bound(v) + 1).sum::<usize>(),
+        Value::Object(map) => object_size_bound(map),
+    }
+}
+
+fn object_size_bound(map: &Map<String, Value>) -> usize {
+    2 + map.iter().map(|(k, v)| 2 + 6 * k.len() + 1 + size_bound(v) + 1).sum::<usize>()
 }
 
 #[cfg(test)]
@@ -170,5 +199,17 @@ mod tests {
         let out = clean_properties(map);
         assert!(serde_json::to_vec(&out).unwrap().len() < MAX_PROPERTIES_BYTES);
         assert_eq!(out[TRUNCATED_MARKER], true);
+    }
+
+    #[test]
+    fn size_bound_is_never_under_the_serialised_size() {
+        let values = [
+            json!({"s": "\u{1}\u{1f}\"\\\n", "e": "é漢😀", "n": [1.2345678901234567e-300, -9223372036854775808_i64, u64::MAX, null, true]}),
+            json!({"deep": [[[{"k\u{0}": "x"}]]], "": ""}),
+            json!({}),
+        ];
+        for value in values {
+            assert!(size_bound(&value) >= serde_json::to_vec(&value).unwrap().len(), "{value}");
+        }
     }
 }

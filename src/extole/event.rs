@@ -14,9 +14,6 @@ pub struct ExtoleEvent {
     pub time: Option<DateTime<Utc>>,
     /// The person the event is about.
     pub person: Person,
-    /// Everything else worth carrying to Braze: context fields, then `data`, then
-    /// `properties`, minus the person fields above.
-    pub properties: Map<String, Value>,
     /// The event object as received, for configured paths such as `data.customer_number`.
     pub root: Map<String, Value>,
 }
@@ -66,6 +63,13 @@ impl Person {
 pub(crate) const SCOPES: [&str; 2] = ["data", "properties"];
 
 impl ExtoleEvent {
+    /// Everything worth carrying to Braze as event properties: context fields, then `data`,
+    /// then `properties` (later scopes win), minus the person fields and the envelope.
+    /// Built when asked (once, by the translation) rather than kept beside `root`.
+    pub fn properties(&self) -> Map<String, Value> {
+        super::parse::properties_of(&self.root)
+    }
+
     /// Looks a field up by path. A bare name (`email`) is searched at the top level, then in
     /// `data`, then in `properties`; a dotted path (`data.customer_number`) is followed exactly.
     pub fn lookup(&self, path: &str) -> Option<&Value> {

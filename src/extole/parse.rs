@@ -139,8 +139,7 @@ fn normalise(index: usize, pointer: String, value: Value) -> Result<ExtoleEvent,
         })
         .transpose()?;
     let person = person_of(&root);
-    let properties = properties_of(&root);
-    Ok(ExtoleEvent { index, name, id, time, person, properties, root })
+    Ok(ExtoleEvent { index, name, id, time, person, root })
 }
 
 /// Longest event id accepted; longer ones are not ids but payloads.
@@ -212,7 +211,7 @@ const ENVELOPE_FIELDS: [&str; 9] =
     ["type", "event_name", "event", "event_time", "timestamp", "eventTime", "data", "properties", "schema_version"];
 
 /// Context fields, then `data`, then `properties` (later scopes win), minus personal fields.
-fn properties_of(root: &Map<String, Value>) -> Map<String, Value> {
+pub(crate) fn properties_of(root: &Map<String, Value>) -> Map<String, Value> {
     let top = root.iter().filter(|(k, _)| !ENVELOPE_FIELDS.contains(&k.as_str()));
     let scoped = SCOPES.iter().filter_map(|s| root.get(*s).and_then(Value::as_object)).flat_map(|m| m.iter());
     top.chain(scoped)
@@ -254,10 +253,10 @@ mod tests {
         assert_eq!(e.person.email.as_deref(), Some("Omar.Haddad@Example.com"));
         assert_eq!(e.person.phone.as_deref(), Some("+1 (617) 555-0142"));
         assert_eq!(e.person.country.as_deref(), Some("US"));
-        assert_eq!(e.properties["advocate_partner_user_id"], "cust-10442");
-        assert_eq!(e.properties["program_label"], "refer-a-friend");
-        assert!(!e.properties.contains_key("email"));
-        assert!(!e.properties.contains_key("phone_number"));
+        assert_eq!(e.properties()["advocate_partner_user_id"], "cust-10442");
+        assert_eq!(e.properties()["program_label"], "refer-a-friend");
+        assert!(!e.properties().contains_key("email"));
+        assert!(!e.properties().contains_key("phone_number"));
     }
 
     #[test]
@@ -276,7 +275,7 @@ mod tests {
         assert_eq!(e.name, "purchased");
         assert_eq!(e.person.user_id.as_deref(), Some("u-9"));
         assert_eq!(e.person.funnel.as_deref(), Some("ADVOCATE"));
-        assert_eq!(e.properties["cart_value"].to_string(), "42.5");
+        assert_eq!(e.properties()["cart_value"].to_string(), "42.5");
         assert!(e.time.is_some());
     }
 

@@ -6,6 +6,8 @@ mod phone;
 mod purchase;
 pub mod values;
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -89,7 +91,7 @@ pub fn translate(event: &ExtoleEvent, config: &EnvironmentConfig, received_at: D
     let identifier = identify(event, config)?;
 
     let time = format_braze_time(&event.time.unwrap_or(received_at));
-    let mut properties = event.properties.clone();
+    let mut properties = event.properties();
     if let Some(id) = &event.id {
         properties.insert("event_id".into(), json!(id));
     }
@@ -152,8 +154,8 @@ pub fn braze_event_name(extole_name: &str, config: &EnvironmentConfig) -> Option
 }
 
 /// Source value of a configured field: a normalised person field first, then a path.
-fn source_value(event: &ExtoleEvent, from: &str) -> Option<Value> {
-    event.person.get(from).map(|v| json!(v)).or_else(|| event.lookup(from).cloned())
+fn source_value<'e>(event: &'e ExtoleEvent, from: &str) -> Option<Cow<'e, Value>> {
+    event.person.get(from).map(|v| Cow::Owned(json!(v))).or_else(|| event.lookup(from).map(Cow::Borrowed))
 }
 
 fn attributes_of(event: &ExtoleEvent, config: &EnvironmentConfig) -> (BrazeObject, Vec<String>) {

@@ -191,7 +191,7 @@ pub fn single_body(objects: &EventObjects) -> Vec<u8> {
 /// all its objects in that request; each request respects the caps unless it holds a single
 /// item that alone exceeds them. Returns each request's serialised body.
 pub fn check_pack(items: &[EventObjects], caps: RequestCaps) -> Vec<Vec<u8>> {
-    let packed = pack(items, caps);
+    let packed = pack(items.to_vec(), caps);
     let expected: Vec<usize> = (0..items.len()).filter(|i| items[*i].count() > 0).collect();
     let placed: Vec<usize> = packed.iter().flat_map(|p| p.items.iter().copied()).collect();
     assert_eq!(placed, expected, "every item with objects is placed exactly once, in order");
