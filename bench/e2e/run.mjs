@@ -208,6 +208,7 @@ async function main() {
     }
     console.log(`relay/baseline req/s: ${mmm(ratio('relay', 'baseline'), 2)} (target: at least 0.8)`);
     console.log(`relay/baseline-io req/s (same I/O, so the relay's own cost): ${mmm(ratio('relay', 'baseline-io'), 2)}`);
+    console.log(`baseline-io/baseline req/s (the most any relay that deduplicates in KV and logs could reach here): ${mmm(ratio('baseline-io', 'baseline'), 2)}`);
     console.log(`relay-health/noop-log req/s (wasm Worker against JS, no I/O, one log line each): ${mmm(ratio('relay-health', 'noop-log'), 2)}`);
     console.log(`noop-log/noop req/s (the cost of one log line in wrangler dev): ${mmm(ratio('noop-log', 'noop'), 2)}`);
     const noopVsBaseline = median(results.noop.map((r) => r.rps)) / median(results.baseline.map((r) => r.rps));
