@@ -28,5 +28,13 @@ pub fn integer_text(number: &serde_json::Number) -> Option<String> {
 /// shortest round-trip form, rather than `Display`'s, whose float code the Worker can do
 /// without).
 pub fn number_text(number: &serde_json::Number) -> String {
-    integer_text(number).unwrap_or_else(|| serde_json::to_string(number).unwrap_or_default())
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every integer up to it is a double
+    if let Some(text) = integer_text(number) {
+        return text;
+    }
+    match number.as_f64() {
+        // `1e3` reads as 1000, not `1000.0`.
+        Some(f) if f.fract() == 0.0 && f.abs() <= EXACT => (f as i64).to_string(),
+        _ => serde_json::to_string(number).unwrap_or_default(),
+    }
 }

@@ -171,8 +171,15 @@ async fn deliver_environment(platform: &impl Platform, configs: &ConfigCache, ga
     let Ok(handled) = dedup::already_handled(platform.state_store(), &keys).await else {
         return infrastructure(30);
     };
-    let objects: Vec<EventObjects> =
-        events.iter().zip(&handled).map(|(e, seen)| if *seen { EventObjects::default() } else { e.objects.clone() }).collect();
+    let objects: Vec<EventObjects> = events
+        .iter()
+        .zip(&handled)
+        .map(|(e, seen)| {
+            let mut objects = if *seen { EventObjects::default() } else { e.objects.clone() };
+            objects.refit_properties();
+            objects
+        })
+        .collect();
     let report = deliver(platform.braze(), &target, objects, now).await;
     if let Some(until) = report.rate_limited_until {
         gate.close_until(&target.url, until);

@@ -194,3 +194,12 @@ fn a_kv_document_can_create_an_environment() {
     let sent = platform.braze.sent.borrow();
     assert_eq!((sent[0].url.as_str(), sent[0].api_key.as_str()), ("https://rest.fra-01.braze.eu/users/track", "eu-key"));
 }
+
+/// A channel switched from a subscription group back to `email_subscribe` may keep its old
+/// `group_id`: the document stays valid (the id is ignored), as it always was.
+#[test]
+fn email_subscribe_with_a_leftover_group_id_is_still_valid() {
+    let document = json!({"version": 1, "subscriptions": {"channels": {"email": {"type": "email_subscribe", "group_id": "old"}}}});
+    let config = extole_braze_relay::config::EmbeddedConfig::load().resolve("production", Some(&document)).expect("valid");
+    assert_eq!(config.subscriptions.channels["email"], extole_braze_relay::config::ChannelTarget::EmailSubscribe);
+}

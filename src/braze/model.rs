@@ -49,6 +49,15 @@ impl EventObjects {
         [self.attributes.is_some(), self.event.is_some(), self.purchase.is_some()].into_iter().filter(|x| *x).count()
     }
 
+    /// Applies Braze's property rules again to objects read back from JSON text (a queue
+    /// message): serde_json's fast float reader can move a 16- or 17-digit decimal by one
+    /// unit in the last place, which may write it a digit longer, past the 50 KB limit.
+    pub fn refit_properties(&mut self) {
+        if let Some(Value::Object(properties)) = self.event.as_mut().and_then(|event| event.get_mut("properties")) {
+            *properties = crate::braze::rules::clean_properties(std::mem::take(properties));
+        }
+    }
+
     fn byte_size(&self) -> usize {
         serde_json::to_vec(self).map_or(usize::MAX, |b| b.len())
     }
@@ -165,6 +174,19 @@ mod tests {
     fn item(i: usize, with_attributes: bool) -> EventObjects {
         let object = |kind: &str| json!({"external_id": format!("u{i}"), "kind": kind}).as_object().cloned();
         EventObjects { attributes: with_attributes.then(|| object("a")).flatten(), event: object("e"), purchase: None }
+    }
+
+    #[test]
+    fn refit_keeps_queued_properties_under_50kb() {
+        let mut properties = serde_json::Map::new();
+        for i in 0..300 {
+            properties.insert(format!("k{i}"), json!("v".repeat(200)));
+        }
+        let mut item = EventObjects { attributes: None, event: json!({"name": "n", "properties": properties}).as_object().cloned(), purchase: None };
+        item.refit_properties();
+        let properties = &item.event.as_ref().unwrap()["properties"];
+        assert!(serde_json::to_vec(properties).unwrap().len() < crate::braze::rules::MAX_PROPERTIES_BYTES);
+        assert_eq!(properties[crate::braze::rules::TRUNCATED_MARKER], true);
     }
 
     #[test]

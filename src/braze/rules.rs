@@ -82,9 +82,10 @@ fn clean_value(key: &str, value: Value, depth: usize) -> Value {
     }
 }
 
-/// Ids, and 64-bit integers past 2^53, would be rounded by a JSON double somewhere
-/// downstream: they go as exact strings. Integers past 64 bits were already read as doubles
-/// (as Braze itself would read them) and stay numbers.
+/// Integer ids, and 64-bit integers past 2^53, would be rounded by a JSON double somewhere
+/// downstream: they go as exact strings. Anything else (fractions, exponents, integers past
+/// 64 bits, which were read as doubles as Braze itself would read them) stays a number:
+/// a rounded id written as text would look exact and name something else.
 fn clean_number(key: &str, n: Number) -> Value {
     let is_id = key == "id" || key.ends_with("_id");
     let unsafe_integer = match (n.as_u64(), n.as_i64()) {
@@ -92,7 +93,8 @@ fn clean_number(key: &str, n: Number) -> Value {
         (None, Some(i)) => i.unsigned_abs() > MAX_SAFE_INTEGER,
         (None, None) => false,
     };
-    if (is_id && n.as_f64().is_some_and(|f| f.fract() == 0.0)) || unsafe_integer {
+    let is_integer = n.is_i64() || n.is_u64();
+    if (is_id && is_integer) || unsafe_integer {
         Value::String(crate::json::number_text(&n))
     } else {
         Value::Number(n)
@@ -199,6 +201,17 @@ mod tests {
         let out = clean_properties(map);
         assert!(serde_json::to_vec(&out).unwrap().len() < MAX_PROPERTIES_BYTES);
         assert_eq!(out[TRUNCATED_MARKER], true);
+    }
+
+    #[test]
+    fn only_integer_ids_become_strings() {
+        let raw = r#"{"order_id": 42, "big_id": 18446744073709551616, "odd_id": 1e3, "price": 129.99}"#;
+        let map: Map<String, Value> = serde_json::from_str(raw).unwrap();
+        let out = clean_properties(map);
+        assert_eq!(out["order_id"], "42");
+        assert!(out["big_id"].is_number(), "a rounded id must not look exact: {}", out["big_id"]);
+        assert!(out["odd_id"].is_number());
+        assert_eq!(serde_json::to_string(&out["price"]).unwrap(), "129.99");
     }
 
     #[test]

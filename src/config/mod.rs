@@ -309,9 +309,10 @@ impl TryFrom<ChannelDocument> for ChannelTarget {
     type Error = &'static str;
     fn try_from(document: ChannelDocument) -> Result<Self, Self::Error> {
         match (document.kind, document.group_id) {
-            (ChannelKind::EmailSubscribe, None) => Ok(Self::EmailSubscribe),
+            // A `group_id` left over from a former subscription_group target is ignored, as
+            // documents written before this parser relied on.
+            (ChannelKind::EmailSubscribe, _) => Ok(Self::EmailSubscribe),
             (ChannelKind::SubscriptionGroup, Some(group_id)) => Ok(Self::SubscriptionGroup { group_id }),
-            (ChannelKind::EmailSubscribe, Some(_)) => Err("email_subscribe takes no group_id"),
             (ChannelKind::SubscriptionGroup, None) => Err("subscription_group needs a group_id"),
         }
     }

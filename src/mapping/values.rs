@@ -83,9 +83,14 @@ pub fn country_alpha2(raw: &str) -> Option<&'static str> {
     country_index().get(&key).copied().filter(|code| *code != "XK")
 }
 
-/// Lookup key of a country code, name or alias: its letters and digits, lowercased.
+/// Lookup key of a country code, name or alias: its ASCII letters and digits, lowercased, and
+/// any other character outside ASCII but the Latin-1 and general punctuation blocks (spaces,
+/// dashes, quotes). Those letters are kept as they are (celes' names are ASCII), so that a
+/// name written in another language never shrinks into some other country's code (`Çin` is
+/// not `IN`), while `Guinea–Bissau` with an en dash is still Guinea-Bissau.
 fn country_key(text: &str) -> String {
-    text.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+    let punctuation = |c: char| matches!(c, '\u{80}'..='\u{BF}' | '\u{2000}'..='\u{206F}');
+    text.chars().filter(|&c| c.is_ascii_alphanumeric() || !(c.is_ascii() || punctuation(c))).map(|c| c.to_ascii_lowercase()).collect()
 }
 
 /// Alpha-2 by [`country_key`] of every code, official name and alias in celes' country
@@ -182,6 +187,22 @@ mod tests {
     /// The index answers what `celes::Country::from_str` answers for every code, name and
     /// alias in celes' list (where `from_str` knows the key at all: it lacks a few of the
     /// list's own names, such as "Turkiye" and "East Timor", which the index has).
+    #[test]
+    fn names_in_other_languages_never_shrink_into_another_code() {
+        for name in ["Çin", "Čad", "Çad", "Čína", "Mısır", "Perú"] {
+            assert_eq!(country_alpha2(name), None, "{name}");
+        }
+        assert_eq!(country_alpha2(" united-kingdom "), Some("GB"));
+        assert_eq!(country_alpha2("Guinea\u{2013}Bissau"), Some("GW"));
+    }
+
+    #[test]
+    fn lowercase_is_ascii_only_as_documented() {
+        let out = apply(Transform::Lowercase, &json!("ÉLITE Tier"), None);
+        assert_eq!(out, Some(json!("Élite tier")));
+        assert_eq!(apply(Transform::Trim, &json!(1e3), None), Some(json!("1000")));
+    }
+
     #[test]
     fn country_index_agrees_with_celes_from_str() {
         use std::str::FromStr;
