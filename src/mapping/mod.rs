@@ -42,11 +42,17 @@ pub enum Identifier {
 
 impl Identifier {
     fn write_into(&self, object: &mut BrazeObject) {
+        let (key, value) = self.field();
+        object.insert(key.into(), value);
+    }
+
+    /// The identifying field of a Braze object: its key and value.
+    fn field(&self) -> (&'static str, Value) {
         match self {
-            Self::ExternalId(id) => object.insert("external_id".into(), json!(id)),
-            Self::Email(email) => object.insert("email".into(), json!(email)),
-            Self::Alias { name, label } => object.insert("user_alias".into(), json!({"alias_name": name, "alias_label": label})),
-        };
+            Self::ExternalId(id) => ("external_id", json!(id)),
+            Self::Email(email) => ("email", json!(email)),
+            Self::Alias { name, label } => ("user_alias", json!({"alias_name": name, "alias_label": label})),
+        }
     }
 
     pub fn kind(&self) -> &'static str {
@@ -130,14 +136,15 @@ pub fn translate(event: &ExtoleEvent, config: &EnvironmentConfig, received_at: D
     })
 }
 
-fn with_identifier(identifier: &Identifier, attributes: BrazeObject, update_existing_only: Option<bool>) -> BrazeObject {
-    let mut object = Map::new();
-    identifier.write_into(&mut object);
+/// The attributes object: the identifier and flag are added where the attributes do not
+/// already set them (the attributes win, as they always have).
+fn with_identifier(identifier: &Identifier, mut attributes: BrazeObject, update_existing_only: Option<bool>) -> BrazeObject {
+    let (key, value) = identifier.field();
+    attributes.entry(key).or_insert(value);
     if let Some(flag) = update_existing_only {
-        object.insert("_update_existing_only".into(), json!(flag));
+        attributes.entry("_update_existing_only").or_insert(json!(flag));
     }
-    object.extend(attributes);
-    object
+    attributes
 }
 
 /// The Braze name for an Extole event, or `None` if it is to be ignored.
