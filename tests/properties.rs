@@ -20,7 +20,7 @@ use braze_oracle::Rule;
 use extole_braze_relay::authenticate::{authenticate, sign_hs256, WebhookKeys, SIGNATURE_HEADER};
 use extole_braze_relay::braze::{EventObjects, RequestCaps};
 use extole_braze_relay::config::AuthScheme;
-use extole_braze_relay::extole::{parse_body, ParseLimits};
+use extole_braze_relay::extole::{id_text, parse_body, scalar_to_string, ExtoleEvent, ParseLimits, Person};
 use extole_braze_relay::mapping::translate;
 use fuzz_logic::{configs, received_at, AuthCase};
 use proptest::prelude::*;
@@ -439,6 +439,41 @@ fn parse_never_panics_on_arbitrary_bytes() {
     ];
     check(128, bytes.prop_map(Body), |Body(raw)| {
         fuzz_logic::parse_target(&raw);
+        Ok(())
+    });
+}
+
+/// The person fields as the parser documents them, found the slow, obvious way: each name
+/// of a field looked up in turn (`ExtoleEvent::lookup`: the top level, then `data`, then
+/// `properties`), the first usable value winning. The parser finds them in one pass.
+fn person_by_lookup(event: &ExtoleEvent) -> Person {
+    let id = |names: &[&str]| names.iter().find_map(|name| event.lookup(name).and_then(id_text));
+    let text = |names: &[&str]| names.iter().find_map(|name| event.lookup(name).and_then(scalar_to_string));
+    Person {
+        partner_user_id: id(&["partner_user_id"]),
+        user_id: id(&["userId", "user_id"]),
+        person_id: id(&["person_id"]),
+        email: text(&["email", "recipient_email", "email_address"]),
+        phone: text(&["phone_number", "phone"]),
+        first_name: text(&["first_name", "firstName"]),
+        last_name: text(&["last_name", "lastName"]),
+        city: text(&["city"]),
+        state: text(&["state"]),
+        country: text(&["country"]),
+        share_link: text(&["share_link"]),
+        funnel: text(&["funnel"]),
+        channel: text(&["channel"]),
+    }
+}
+
+#[test]
+fn person_fields_are_the_first_usable_value_of_their_names() {
+    check(256, event_object(), |event| {
+        let body = serde_json::to_vec(&event).expect("serialisable");
+        let Ok(events) = parse_body(&body, ParseLimits::default()) else { return Ok(()) };
+        for event in &events {
+            prop_assert_eq!(&event.person, &person_by_lookup(event));
+        }
         Ok(())
     });
 }

@@ -82,7 +82,7 @@ impl ExtoleEvent {
     }
 }
 
-pub(crate) fn lookup_in<'a>(root: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+fn lookup_in<'a>(root: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     if path.contains('.') {
         let mut current = root;
         let mut segments = path.split('.').peekable();
@@ -108,7 +108,7 @@ fn present_field<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Va
 }
 
 /// Treats null and blank strings as absent: templates often send `"email": ""`.
-fn present(value: &Value) -> Option<&Value> {
+pub(crate) fn present(value: &Value) -> Option<&Value> {
     match value {
         Value::Null => None,
         Value::String(s) if s.trim().is_empty() => None,
