@@ -47,19 +47,23 @@ fn keeps(c: char) -> bool {
 /// Cleans event properties to Braze's rules: invalid keys dropped, reserved keys prefixed,
 /// long strings clipped, unsafe numbers stringified, and the whole object kept under 50 KB
 /// by dropping the largest values first.
-pub fn clean_properties(properties: Map<String, Value>) -> Map<String, Value> {
-    let mut cleaned: Map<String, Value> = properties
-        .into_iter()
-        .filter_map(|(key, value)| {
-            let key = if RESERVED_PROPERTY_KEYS.contains(&key.as_str()) { format!("{RESERVED_KEY_PREFIX}{key}") } else { key };
-            is_valid_key(&key).then(|| {
-                let value = clean_value(&key, value, 1);
-                (key, value)
-            })
-        })
-        .collect();
-    fit_size(&mut cleaned);
-    cleaned
+pub fn clean_properties(mut properties: Map<String, Value>) -> Map<String, Value> {
+    // Cleaned in place rather than rebuilt: nearly every property stays as it is.
+    properties.retain(|key, _| is_valid_key(key));
+    for (key, value) in properties.iter_mut() {
+        *value = clean_value(key, std::mem::take(value), 1);
+    }
+    for reserved in RESERVED_PROPERTY_KEYS {
+        let Some(value) = properties.remove(reserved) else { continue };
+        let renamed = format!("{RESERVED_KEY_PREFIX}{reserved}");
+        // Should the sender also have sent the prefixed key, the one later in key order
+        // wins, as it always has (the map used to be rebuilt in key order).
+        if !properties.contains_key(&renamed) || reserved > renamed.as_str() {
+            properties.insert(renamed, value);
+        }
+    }
+    fit_size(&mut properties);
+    properties
 }
 
 fn clean_value(key: &str, value: Value, depth: usize) -> Value {
@@ -155,6 +159,13 @@ mod tests {
         let input = json!({"$bad": 1, "": 2, "time": "t", "event_name": "n", "ok": 3, long_key: 4});
         let out = clean_properties(input.as_object().unwrap().clone());
         assert_eq!(Value::Object(out), json!({"extole_data_time": "t", "extole_data_event_name": "n", "ok": 3}));
+    }
+
+    #[test]
+    fn a_renamed_reserved_key_meets_the_senders_own_prefixed_key() {
+        let input = json!({"time": "t", "extole_data_time": "x", "event_name": "n", "extole_data_event_name": "y"});
+        let out = clean_properties(input.as_object().unwrap().clone());
+        assert_eq!(Value::Object(out), json!({"extole_data_time": "t", "extole_data_event_name": "y"}));
     }
 
     #[test]
