@@ -1,0 +1,38 @@
+//! Runs one bench payload through the pure pipeline (or the JSON round-trip baseline) a
+//! given number of times, for `scripts/bench-instructions.sh`, which counts the
+//! instructions under callgrind: a figure that, unlike time, does not move with the load of
+//! a shared machine.
+//!
+//!   cargo run --profile bench --example instruction_count -- <pure|baseline> <payload> <iterations>
+
+use std::hint::black_box;
+
+use extole_braze_relay::bench_support::{json_roundtrip, payloads, PurePipeline};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [kind, name, iterations] = args.as_slice() else {
+        eprintln!("usage: instruction_count <pure|baseline> <payload> <iterations>");
+        std::process::exit(2);
+    };
+    let Some(payload) = payloads().into_iter().find(|p| p.name == *name) else {
+        eprintln!("no bench payload named {name}");
+        std::process::exit(2);
+    };
+    let iterations: u32 = iterations.parse().expect("iterations is a number");
+    let pipeline = PurePipeline::default();
+    for _ in 0..iterations {
+        match kind.as_str() {
+            "pure" => {
+                pipeline.run(black_box(&payload.body), black_box(&payload.signature)).expect("bench payloads go through");
+            }
+            "baseline" => {
+                black_box(json_roundtrip(black_box(&payload.body)));
+            }
+            other => {
+                eprintln!("unknown kind {other}: pure or baseline");
+                std::process::exit(2);
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Instructions per event of the pure pipeline, counted by valgrind's callgrind on each bench
+# payload, against the JSON round-trip baseline of the same body. Instruction counts do not
+# move with the load of a shared machine: the same build and inputs give the same figure,
+# so two commits can be compared exactly. (Under valgrind, SHA-256 runs its portable code
+# rather than the CPU's SHA instructions, as it does in WebAssembly.)
+#   bash scripts/bench-instructions.sh [payload ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/toolchain-env.sh
+
+if ! command -v valgrind >/dev/null; then
+  echo "== Installing valgrind (Debian)"
+  sudo=""; [[ $(id -u) -eq 0 ]] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq valgrind >/dev/null
+fi
+
+# The same build settings as `cargo bench` ([profile.bench]).
+cargo build --quiet --profile bench --example instruction_count
+bin=target/release/examples/instruction_count
+
+payloads=("$@")
+if [[ ${#payloads[@]} -eq 0 ]]; then
+  payloads=(converted reward-earned share-link-created shared signed-up subscribed unsubscribed large-50KB batch-100)
+fi
+
+# Instructions of `iterations` runs.
+count() { # kind payload iterations
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" "$3" 2>&1 | awk '/Collected :/ {print $4}'
+}
+# Per run, start-up excluded: the difference between two run counts.
+per_run() { # kind payload small large
+  local a b
+  a=$(count "$1" "$2" "$3")
+  b=$(count "$1" "$2" "$4")
+  echo $(((b - a) / ($4 - $3)))
+}
+
+printf '%-20s %8s %16s %16s %11s\n' payload events "pure instr/ev" "baseline instr/ev" pure/base
+for payload in "${payloads[@]}"; do
+  case $payload in
+    large-50KB) events=1; small=2; large=12 ;;
+    batch-100) events=100; small=2; large=12 ;;
+    *) events=1; small=200; large=1200 ;;
+  esac
+  pure=$(per_run pure "$payload" $small $large)
+  base=$(per_run baseline "$payload" $small $large)
+  awk -v p="$payload" -v e="$events" -v pure="$pure" -v base="$base" \
+    'BEGIN { printf "%-20s %8d %16d %16d %10.2fx\n", p, e, pure / e, base / e, pure / base }'
+done
