@@ -73,15 +73,13 @@ fn clean_value(key: &str, value: Value, depth: usize) -> Value {
         // Nesting deeper than any real template is a payload, not data: it goes as (clipped) text.
         nested @ (Value::Array(_) | Value::Object(_)) if depth >= MAX_NESTING => Value::String(clip_string(&nested.to_string())),
         Value::Array(items) => Value::Array(items.into_iter().map(|v| clean_value(key, v, depth + 1)).collect()),
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .filter(|(k, _)| is_valid_key(k))
-                .map(|(k, v)| {
-                    let v = clean_value(&k, v, depth + 1);
-                    (k, v)
-                })
-                .collect(),
-        ),
+        Value::Object(mut map) => {
+            map.retain(|k, _| is_valid_key(k));
+            for (k, v) in map.iter_mut() {
+                *v = clean_value(k, std::mem::take(v), depth + 1);
+            }
+            Value::Object(map)
+        }
         other => other,
     }
 }
