@@ -2,7 +2,7 @@
 # Builds the Worker (build/index.js + build/index_bg.wasm) with worker-build, using the
 # wasm-bindgen, wasm-opt and esbuild this project installs (scripts/install.sh), since
 # worker-build's own downloads come from hosts that may be unreachable.
-# Skips the build when build/ is newer than every input.
+# Skips the build when build/ is newer than every input (FORCE_BUILD=1 builds anyway).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/toolchain-env.sh
@@ -13,7 +13,7 @@ done
 
 stamp=build/.stamp
 if [[ -f $stamp && -z "${FORCE_BUILD:-}" ]]; then
-  newer=$(find src config Cargo.toml Cargo.lock -newer "$stamp" -print -quit)
+  newer=$(find src config Cargo.toml Cargo.lock .cargo rust-toolchain.toml -newer "$stamp" -print -quit)
   if [[ -z $newer ]]; then
     echo "build: up to date (build/index.js)"
     exit 0

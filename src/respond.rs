@@ -91,7 +91,10 @@ impl RequestLog {
 
     pub fn finish(&mut self, response: &Response, duration_ms: i64) {
         self.status = response.status;
-        self.outcome = response.body.get("status").and_then(Value::as_str).unwrap_or("unknown").to_string();
+        // Answers without a `status` of their own (the operator endpoints' documents) log as
+        // what their HTTP status says.
+        let by_status = if response.status < 400 { "ok" } else { "error" };
+        self.outcome = response.body.get("status").and_then(Value::as_str).unwrap_or(by_status).to_string();
         self.error = response.body.get("error").and_then(Value::as_str).map(str::to_owned);
         self.duration_ms = duration_ms;
         let clip = |s: &str| crate::redact::scrub(&s.chars().take(MAX_LOGGED_CHARS).collect::<String>());

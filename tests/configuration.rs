@@ -157,6 +157,8 @@ fn config_endpoint_shows_names_never_values() {
     assert_eq!(response.body["config"]["events"]["preset"], "extole_native");
     assert_eq!(response.body["config"]["source"], "kv");
     assert_eq!(response.body["braze_users_track_url"], "https://rest.iad-05.braze.com/users/track");
+    let outcomes: Vec<String> = platform.logs.borrow().iter().map(|line| serde_json::from_str::<Value>(line).unwrap()["outcome"].to_string()).collect();
+    assert_eq!(outcomes, ["\"error\"", "\"ok\""], "the operator endpoint's answers log as their status says");
 }
 
 #[test]
