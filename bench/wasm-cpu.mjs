@@ -76,3 +76,6 @@ const wasmMean = mean(samples.map((w) => w.median));
 const nativeMean = mean(samples.map((w) => native.get(w.name)?.us_per_request.median ?? NaN));
 console.log(`\nSamples, mean per event: wasm ${f(wasmMean)} µs (${f(1e6 / wasmMean, 0)} events/s/core), native ${f(nativeMean)} µs, wasm/native ${f(wasmMean / nativeMean, 1)}x.`);
 console.log(`Against the free plan's 10 ms CPU limit per request, one sample event uses ${f((wasmMean / 10_000) * 100, 2)}% of it in wasm.`);
+for (const w of wasm.filter((x) => x.name.startsWith('large'))) {
+  console.log(`${w.name} (${w.bytes} bytes) uses ${f((w.median / 10_000) * 100, 0)}% of it (${f(w.median / 1000)} ms).`);
+}

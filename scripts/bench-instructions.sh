@@ -22,7 +22,7 @@ bin=target/release/examples/instruction_count
 
 payloads=("$@")
 if [[ ${#payloads[@]} -eq 0 ]]; then
-  payloads=(converted reward-earned share-link-created shared signed-up subscribed unsubscribed large-50KB batch-100)
+  payloads=(converted reward-earned share-link-created shared signed-up subscribed unsubscribed large-50KB large-250KB batch-100)
 fi
 
 # Instructions of `iterations` runs.
@@ -40,7 +40,7 @@ per_run() { # kind payload small large
 printf '%-20s %8s %16s %16s %11s\n' payload events "pure instr/ev" "baseline instr/ev" pure/base
 for payload in "${payloads[@]}"; do
   case $payload in
-    large-50KB) events=1; small=2; large=12 ;;
+    large-*) events=1; small=2; large=12 ;;
     batch-100) events=100; small=2; large=12 ;;
     *) events=1; small=200; large=1200 ;;
   esac

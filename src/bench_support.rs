@@ -30,6 +30,9 @@ pub const SAMPLES: [(&str, &str); 7] = [
 
 /// Size of the large payload the benchmarks generate.
 pub const LARGE_PAYLOAD_BYTES: usize = 50 * 1024;
+/// Size of the largest payload they generate: just under the default body cap (256 KiB),
+/// the most CPU one request can cost with the default config.
+pub const LARGEST_PAYLOAD_BYTES: usize = 250 * 1024;
 
 /// One payload to time: its name, body, HS256 signature and how many events it holds.
 #[derive(Debug, Clone)]
@@ -48,11 +51,13 @@ impl Payload {
     }
 }
 
-/// Every payload the benchmarks time: the seven samples, one large (~50 KB) event, and a
-/// batch of 100 events (the most one request may carry).
+/// Every payload the benchmarks time: the seven samples, a large (~50 KB) event, one just
+/// under the default body cap (~250 KB), and a batch of 100 events (the most one request
+/// may carry).
 pub fn payloads() -> Vec<Payload> {
     let mut all: Vec<Payload> = SAMPLES.iter().map(|(name, body)| Payload::new(name, body.trim_end(), 1)).collect();
     all.push(Payload::new("large-50KB", large_event(LARGE_PAYLOAD_BYTES), 1));
+    all.push(Payload::new("large-250KB", large_event(LARGEST_PAYLOAD_BYTES), 1));
     all.push(Payload::new("batch-100", batch(100), 100));
     all
 }
@@ -62,25 +67,41 @@ pub fn payloads() -> Vec<Payload> {
 pub fn large_event(target_bytes: usize) -> String {
     let sample = SAMPLES.iter().find(|(name, _)| *name == "signed-up").map(|(_, body)| *body).unwrap_or_default();
     let mut event: Value = serde_json::from_str(sample).expect("the samples are valid JSON");
-    let mut items = Vec::new();
-    let mut fields = Map::new();
+    let json_len = |value: &Value| serde_json::to_vec(value).map_or(0, |b| b.len());
+    let data = event["data"].as_object_mut().expect("the sign-up sample has a data map");
+    data.insert("order_items".into(), json!([]));
+    data.insert("custom".into(), json!({}));
+    // The body's length is tracked as it grows (an item, or a `"key":value` entry, plus its
+    // comma) rather than measured by serialising the whole event after every addition.
+    let mut length = json_len(&event);
+    let (mut items, mut fields) = (Vec::new(), Map::new());
     let mut i = 0;
-    while serde_json::to_vec(&event).map_or(0, |b| b.len()) < target_bytes {
-        items.push(json!({
+    while length < target_bytes {
+        let item = json!({
             "sku": format!("SKU-{:06}", i * 7919 % 1_000_000),
             "name": format!("Product number {i} with a reasonably descriptive title"),
             "quantity": i % 5 + 1,
             "unit_price": format!("{}.{:02}", 10 + i % 90, i % 100),
             "tags": ["referral", "spring", if i % 2 == 0 { "even" } else { "odd" }],
-        }));
-        fields.insert(format!("custom_field_{i:04}"), json!(format!("value {i}: {}", "x".repeat(20 + i % 40))));
-        fields.insert(format!("custom_id_{i:04}"), json!(9_007_199_254_740_993_u64 + i as u64));
-        let data = event["data"].as_object_mut().expect("the sign-up sample has a data map");
-        data.insert("order_items".into(), Value::Array(items.clone()));
-        data.insert("custom".into(), Value::Object(fields.clone()));
+        });
+        let comma = usize::from(i > 0);
+        length += json_len(&item) + comma;
+        items.push(item);
+        for (key, value) in [
+            (format!("custom_field_{i:04}"), json!(format!("value {i}: {}", "x".repeat(20 + i % 40)))),
+            (format!("custom_id_{i:04}"), json!(9_007_199_254_740_993_u64 + i as u64)),
+        ] {
+            length += json_len(&json!(key)) + 1 + json_len(&value) + usize::from(!fields.is_empty());
+            fields.insert(key, value);
+        }
         i += 1;
     }
-    serde_json::to_string(&event).expect("serialises")
+    let data = event["data"].as_object_mut().expect("the sign-up sample has a data map");
+    data.insert("order_items".into(), Value::Array(items));
+    data.insert("custom".into(), Value::Object(fields));
+    let body = serde_json::to_string(&event).expect("serialises");
+    debug_assert_eq!(body.len(), length, "the tracked length is the body's");
+    body
 }
 
 /// A JSON array of `count` events: the samples in turn, each with its own event id.
@@ -162,10 +183,13 @@ mod tests {
     }
 
     #[test]
-    fn the_large_payload_is_about_50_kb_and_deterministic() {
+    fn the_large_payloads_are_their_size_deterministic_and_under_the_cap() {
         let large = large_event(LARGE_PAYLOAD_BYTES);
         assert!((LARGE_PAYLOAD_BYTES..LARGE_PAYLOAD_BYTES + 1024).contains(&large.len()), "{}", large.len());
         assert_eq!(large, large_event(LARGE_PAYLOAD_BYTES));
+        let largest = large_event(LARGEST_PAYLOAD_BYTES);
+        let cap = crate::config::EmbeddedConfig::load().resolve("production", None).expect("valid").max_body_bytes;
+        assert!((LARGEST_PAYLOAD_BYTES..=cap).contains(&largest.len()), "{} bytes, cap {cap}", largest.len());
     }
 
     #[test]
