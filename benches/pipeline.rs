@@ -33,7 +33,7 @@ const TARGET_EVENTS_PER_SECOND: f64 = 100_000.0;
 
 thread_local! {
     /// (kind, payload) -> per-iteration seconds of each measured sample.
-    static SAMPLES: RefCell<BTreeMap<(String, String), Vec<f64>>> = RefCell::new(BTreeMap::new());
+    static SAMPLES: RefCell<BTreeMap<(String, String), Vec<f64>>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 /// Times `iters` calls of `routine` and records the per-iteration time, for the summary.

@@ -4,19 +4,25 @@
 //! a shared machine.
 //!
 //!   cargo run --profile bench --example instruction_count -- <pure|baseline> <payload> <iterations>
+//!   cargo run --profile bench --example instruction_count -- list   (the payload names)
 
 use std::hint::black_box;
 
-use extole_braze_relay::bench_support::{json_roundtrip, payloads, PurePipeline};
+use extole_braze_relay::bench_support::{json_roundtrip, payload, payload_names, PurePipeline};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args == ["list"] {
+        payload_names().for_each(|name| println!("{name}"));
+        return;
+    }
     let [kind, name, iterations] = args.as_slice() else {
         eprintln!("usage: instruction_count <pure|baseline> <payload> <iterations>");
         std::process::exit(2);
     };
-    let Some(payload) = payloads().into_iter().find(|p| p.name == *name) else {
-        eprintln!("no bench payload named {name}");
+    // Only the payload measured is built, so how the others are generated cannot move its count.
+    let Some(payload) = payload(name) else {
+        eprintln!("no bench payload named {name}: one of {}", payload_names().collect::<Vec<_>>().join(", "));
         std::process::exit(2);
     };
     let iterations: u32 = iterations.parse().expect("iterations is a number");

@@ -16,14 +16,20 @@ if ! command -v valgrind >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq valgrind >/dev/null
 fi
 
-# The same build settings as `cargo bench` ([profile.bench]).
-cargo build --quiet --profile bench --example instruction_count
-bin=target/release/examples/instruction_count
+# The same build settings as `cargo bench` ([profile.bench]). The binary's path comes from
+# cargo, which honours CARGO_TARGET_DIR and build.target-dir.
+bin=$(cargo build --quiet --profile bench --example instruction_count --message-format=json-render-diagnostics |
+  python3 -c 'import json, sys
+paths = [m["executable"] for m in map(json.loads, sys.stdin) if m.get("reason") == "compiler-artifact" and m.get("executable")]
+print(paths[-1])')
 
 payloads=("$@")
 if [[ ${#payloads[@]} -eq 0 ]]; then
-  payloads=(converted reward-earned share-link-created shared signed-up subscribed unsubscribed large-50KB large-250KB batch-100)
+  mapfile -t payloads < <("$bin" list)
 fi
+for payload in "${payloads[@]}"; do
+  "$bin" pure "$payload" 0 || exit 2 # an unknown name: the binary lists the known ones
+done
 
 # Instructions of `iterations` runs.
 count() { # kind payload iterations

@@ -55,11 +55,24 @@ impl Payload {
 /// under the default body cap (~250 KB), and a batch of 100 events (the most one request
 /// may carry).
 pub fn payloads() -> Vec<Payload> {
-    let mut all: Vec<Payload> = SAMPLES.iter().map(|(name, body)| Payload::new(name, body.trim_end(), 1)).collect();
-    all.push(Payload::new("large-50KB", large_event(LARGE_PAYLOAD_BYTES), 1));
-    all.push(Payload::new("large-250KB", large_event(LARGEST_PAYLOAD_BYTES), 1));
-    all.push(Payload::new("batch-100", batch(100), 100));
-    all
+    payload_names().filter_map(payload).collect()
+}
+
+/// The name of every bench payload, in the order the benchmarks report them: the samples,
+/// then the generated ones.
+pub fn payload_names() -> impl Iterator<Item = &'static str> {
+    SAMPLES.iter().map(|(name, _)| *name).chain(["large-50KB", "large-250KB", "batch-100"])
+}
+
+/// One bench payload, built alone: an instruction count of one payload is then not moved by
+/// how the others were generated (the allocator's state carries over).
+pub fn payload(name: &str) -> Option<Payload> {
+    match name {
+        "large-50KB" => Some(Payload::new(name, large_event(LARGE_PAYLOAD_BYTES), 1)),
+        "large-250KB" => Some(Payload::new(name, large_event(LARGEST_PAYLOAD_BYTES), 1)),
+        "batch-100" => Some(Payload::new(name, batch(100), 100)),
+        _ => SAMPLES.iter().find(|(sample, _)| *sample == name).map(|(sample, body)| Payload::new(sample, body.trim_end(), 1)),
+    }
 }
 
 /// A sign-up whose `data` carries a large custom template: an order with many line items
@@ -190,6 +203,14 @@ mod tests {
         let largest = large_event(LARGEST_PAYLOAD_BYTES);
         let cap = crate::config::EmbeddedConfig::load().resolve("production", None).expect("valid").max_body_bytes;
         assert!((LARGEST_PAYLOAD_BYTES..=cap).contains(&largest.len()), "{} bytes, cap {cap}", largest.len());
+    }
+
+    #[test]
+    fn every_named_payload_is_built_under_its_own_name() {
+        let built: Vec<String> = payloads().into_iter().map(|p| p.name).collect();
+        assert_eq!(built, payload_names().collect::<Vec<_>>());
+        assert_eq!(built.len(), SAMPLES.len() + 3);
+        assert!(payload("no-such-payload").is_none());
     }
 
     #[test]

@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 use extole_braze_relay::config::AuthScheme;
 use fuzz_logic::{auth_target, parse_target, translate_target, AuthCase};
 
-const TARGETS: [(&str, fn(&[u8])); 3] = [("authenticate", auth_target), ("parse", parse_target), ("translate", translate_target)];
+/// A fuzz target: runs one input.
+type Target = fn(&[u8]);
+
+const TARGETS: [(&str, Target); 3] = [("authenticate", auth_target), ("parse", parse_target), ("translate", translate_target)];
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")

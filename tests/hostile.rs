@@ -302,7 +302,7 @@ fn every_hostile_case_is_refused_with_its_4xx_and_nothing_reaches_braze() {
         }
     }
     let failed_cases = failures.iter().filter(|f| !f.starts_with("heartbeat")).count();
-    slowest.sort_by(|a, b| b.0.cmp(&a.0));
+    slowest.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     let slowest: Vec<String> = slowest.iter().take(3).map(|(t, id)| format!("{id} {t:.0?}")).collect();
     println!(
         "hostile corpus (native): {} cases tried, {} passed, {failed_cases} failed; {heartbeats} heartbeat events delivered {}; {:.2?} (slowest: {})",
@@ -421,7 +421,8 @@ fn contains_token(text: &str, needle: &str) -> bool {
     text.match_indices(needle).any(|(i, _)| {
         let before = text[..i].chars().next_back();
         let after = text[i + needle.len()..].chars().next();
-        !(starts_digit && digit_at(before)) && !(ends_digit && digit_at(after))
+        let continues_a_number = (starts_digit && digit_at(before)) || (ends_digit && digit_at(after));
+        !continues_a_number
     })
 }
 

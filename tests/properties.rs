@@ -602,7 +602,10 @@ fn valid_body() -> Value {
 }
 
 /// Each mutation breaks exactly one rule of the valid body (or, when `None`, keeps it valid).
-fn mutations() -> Vec<(&'static str, Option<Rule>, fn(&mut Value))> {
+/// A named change to a valid event, and the Braze rule it breaks, if any.
+type Mutation = (&'static str, Option<Rule>, fn(&mut Value));
+
+fn mutations() -> Vec<Mutation> {
     vec![
         ("dollar property key", Some(Rule::Key), |b| b["events"][0]["properties"]["$x"] = json!(1)),
         ("empty property key", Some(Rule::Key), |b| b["events"][0]["properties"][""] = json!(1)),

@@ -207,6 +207,14 @@ const PERSON_FIELDS: [(&[&str], Reading); 13] = [
 
 /// The most names one person field goes by.
 const MAX_NAMES_PER_FIELD: usize = 3;
+// A field given more names than this fails the build here rather than at its first event.
+const _: () = {
+    let mut field = 0;
+    while field < PERSON_FIELDS.len() {
+        assert!(PERSON_FIELDS[field].0.len() <= MAX_NAMES_PER_FIELD, "raise MAX_NAMES_PER_FIELD");
+        field += 1;
+    }
+};
 
 /// Which person field `key` names, and its rank among that field's names.
 fn person_field_of(key: &str) -> Option<(usize, usize)> {
