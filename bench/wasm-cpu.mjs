@@ -60,13 +60,13 @@ const native = new Map(nativeLines.map((line) => JSON.parse(line)).map((r) => [r
 const f = (x, d = 2) => x.toFixed(d);
 const pad = (s, n) => String(s).padStart(n);
 console.log(`\nRelay CPU per event, pure pipeline (median of ${rounds} rounds of ~${roundMs} ms; min..max in brackets)`);
-console.log(`${'payload'.padEnd(20)}${pad('events', 7)}${pad('wasm µs/event', 16)}${pad('[min..max]', 18)}${pad('native µs/event', 17)}${pad('[min..max]', 18)}${pad('wasm/native', 13)}`);
+console.log(`${'payload'.padEnd(20)}${pad('events', 7)}${pad('wasm µs/event', 16)}${pad('[min..max]', 24)}${pad('native µs/event', 17)}${pad('[min..max]', 24)}${pad('wasm/native', 13)}`);
 for (const w of wasm) {
   const n = native.get(w.name);
   const per = (x) => x / w.events;
   console.log(
-    `${w.name.padEnd(20)}${pad(w.events, 7)}${pad(f(per(w.median)), 16)}${pad(`[${f(per(w.min))}..${f(per(w.max))}]`, 18)}`
-      + `${pad(n ? f(per(n.us_per_request.median)) : '-', 17)}${pad(n ? `[${f(per(n.us_per_request.min))}..${f(per(n.us_per_request.max))}]` : '-', 18)}`
+    `${w.name.padEnd(20)}${pad(w.events, 7)}${pad(f(per(w.median)), 16)}${pad(`[${f(per(w.min))}..${f(per(w.max))}]`, 24)}`
+      + `${pad(n ? f(per(n.us_per_request.median)) : '-', 17)}${pad(n ? `[${f(per(n.us_per_request.min))}..${f(per(n.us_per_request.max))}]` : '-', 24)}`
       + `${pad(n ? `${f(w.median / n.us_per_request.median, 1)}x` : '-', 13)}`,
   );
 }
