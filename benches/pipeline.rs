@@ -6,9 +6,7 @@
 //!   the `/users/track` body (`bench_support::PurePipeline`, the crate's public API);
 //! - `journey`: the whole request through `pipeline::handle` with the in-memory platform
 //!   (routing, config cache, dedup lookup and record in an in-memory KV, delivery to a
-//!   scripted Braze, the response and the log line). The scripted Braze re-parses each
-//!   body to record it, which the real relay does not: `journey` overstates the relay's
-//!   cost a little;
+//!   Braze that answers at once, the response and the log line: `bench_support::Journey`);
 //! - `baseline`: a JSON parse and re-serialisation of the same body, measured in the same
 //!   run, so the pipeline's cost reads as a ratio that does not depend on the machine.
 //!
@@ -23,11 +21,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use extole_braze_relay::bench_support::{json_roundtrip, payloads, Payload, PurePipeline, BENCH_KEY};
-use extole_braze_relay::environment::ConfigCache;
-use extole_braze_relay::memory::MemoryPlatform;
-use extole_braze_relay::pipeline::handle;
-use extole_braze_relay::ports::IncomingRequest;
+use extole_braze_relay::bench_support::{json_roundtrip, payloads, Journey, PurePipeline};
 
 const TARGET_EVENTS_PER_SECOND: f64 = 100_000.0;
 
@@ -49,23 +43,6 @@ fn timed(kind: &str, payload: &str, iters: u64, mut routine: impl FnMut()) -> Du
     elapsed
 }
 
-fn journey_platform() -> MemoryPlatform {
-    MemoryPlatform::new(&[
-        ("EXTOLE_WEBHOOK_SECRET_PRODUCTION", BENCH_KEY),
-        ("BRAZE_API_KEY_PRODUCTION", "bench-braze-key"),
-        ("BRAZE_REST_ENDPOINT_PRODUCTION", "US-03"),
-    ])
-}
-
-fn request(payload: &Payload) -> IncomingRequest {
-    IncomingRequest {
-        method: "POST".into(),
-        path: "/extole/production".into(),
-        headers: vec![("content-type".into(), "application/json".into()), ("x-extole-signature".into(), payload.signature.clone())],
-        body: payload.body.clone(),
-    }
-}
-
 fn benches(c: &mut Criterion) {
     let pipeline = PurePipeline::default();
     let all = payloads();
@@ -81,22 +58,12 @@ fn benches(c: &mut Criterion) {
             }))
         });
 
-        let platform = journey_platform();
-        let configs = ConfigCache::default();
-        let incoming = request(payload);
-        let first = pollster::block_on(handle(&platform, &configs, &incoming));
-        assert_eq!(first.status, 200, "{name}: {}", first.body);
-        assert_eq!(first.body["status"], "delivered", "{name}: {}", first.body);
+        let journey = Journey::default();
+        let incoming = Journey::request(payload);
+        journey.run(&incoming).unwrap_or_else(|e| panic!("{name}: {e}"));
         group.bench_with_input(BenchmarkId::new("journey", name), payload, |b, _| {
             b.iter_custom(|iters| timed("journey", name, iters, || {
-                // Forget what the previous iteration delivered, so that every iteration is a
-                // first delivery (a duplicate would skip translation and delivery).
-                platform.state.entries.borrow_mut().clear();
-                platform.braze.sent.borrow_mut().clear();
-                platform.logs.borrow_mut().clear();
-                let response = pollster::block_on(handle(&platform, &configs, black_box(&incoming)));
-                debug_assert_eq!(response.status, 200);
-                black_box(response);
+                journey.run(black_box(&incoming)).expect("checked above");
             }))
         });
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Instructions per event of the pure pipeline, counted by valgrind's callgrind on each bench
-# payload, against the JSON round-trip baseline of the same body. Instruction counts do not
-# move with the load of a shared machine: the same build and inputs give the same figure,
-# so two commits can be compared exactly. (Under valgrind, SHA-256 runs its portable code
+# Instructions per event of the pure pipeline and of the whole journey (bench_support),
+# counted by valgrind's callgrind on each bench payload, against the JSON round-trip baseline
+# of the same body. Instruction counts do not move with the load of a shared machine: the
+# same build and inputs give the same figure to a few instructions, so two commits compare
+# closely. (Under valgrind, SHA-256 runs its portable code
 # rather than the CPU's SHA instructions, as it does in WebAssembly.)
 #   bash scripts/bench-instructions.sh [payload ...]
 set -euo pipefail
@@ -43,7 +44,7 @@ per_run() { # kind payload small large
   echo $(((b - a) / ($4 - $3)))
 }
 
-printf '%-20s %8s %16s %16s %11s\n' payload events "pure instr/ev" "baseline instr/ev" pure/base
+printf '%-20s %8s %16s %19s %19s %11s %11s\n' payload events "pure instr/ev" "journey instr/ev" "baseline instr/ev" pure/base journey/base
 for payload in "${payloads[@]}"; do
   case $payload in
     large-*) events=1; small=2; large=12 ;;
@@ -51,7 +52,8 @@ for payload in "${payloads[@]}"; do
     *) events=1; small=200; large=1200 ;;
   esac
   pure=$(per_run pure "$payload" $small $large)
+  journey=$(per_run journey "$payload" $small $large)
   base=$(per_run baseline "$payload" $small $large)
-  awk -v p="$payload" -v e="$events" -v pure="$pure" -v base="$base" \
-    'BEGIN { printf "%-20s %8d %16d %16d %10.2fx\n", p, e, pure / e, base / e, pure / base }'
+  awk -v p="$payload" -v e="$events" -v pure="$pure" -v journey="$journey" -v base="$base" \
+    'BEGIN { printf "%-20s %8d %16d %19d %19d %10.2fx %10.2fx\n", p, e, pure / e, journey / e, base / e, pure / base, journey / base }'
 done

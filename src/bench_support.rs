@@ -5,6 +5,9 @@
 //! Nothing here is used by the relay: in the Worker build it is unreferenced and dropped by
 //! the linker (the size report would show it otherwise).
 
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
+
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
@@ -12,7 +15,11 @@ use crate::authenticate::{authenticate, sign_hs256, WebhookKeys, SIGNATURE_HEADE
 use crate::braze::{pack, RequestCaps};
 use crate::config::{EmbeddedConfig, EnvironmentConfig};
 use crate::extole::{parse_body, ParseLimits};
+use crate::environment::ConfigCache;
 use crate::mapping::translate;
+use crate::memory::MemoryPlatform;
+use crate::pipeline::handle;
+use crate::ports::IncomingRequest;
 
 /// The HS256 key the benchmarks sign with.
 pub const BENCH_KEY: &str = "bench-extole-key";
@@ -175,6 +182,61 @@ impl PurePipeline {
     }
 }
 
+/// The whole request through [`handle`], as the Worker runs it (route, authenticate, parse,
+/// deduplicate, translate, deliver, record, log, respond), with in-memory KV and a Braze that
+/// answers at once and keeps nothing: the relay's CPU per request apart from the runtime's
+/// own work for its I/O calls. Every run is a first delivery (what the previous run recorded
+/// is forgotten first).
+pub struct Journey {
+    platform: MemoryPlatform,
+    configs: ConfigCache,
+}
+
+impl Default for Journey {
+    fn default() -> Self {
+        let platform = MemoryPlatform::new(&[
+            ("EXTOLE_WEBHOOK_SECRET_PRODUCTION", BENCH_KEY),
+            ("BRAZE_API_KEY_PRODUCTION", "bench-braze-key"),
+            ("BRAZE_REST_ENDPOINT_PRODUCTION", "US-03"),
+        ]);
+        platform.braze.forget_sent.set(true);
+        Self { platform, configs: ConfigCache::default() }
+    }
+}
+
+impl Journey {
+    /// The signed webhook request that carries `payload`.
+    pub fn request(payload: &Payload) -> IncomingRequest {
+        IncomingRequest {
+            method: "POST".into(),
+            path: "/extole/production".into(),
+            headers: vec![("content-type".into(), "application/json".into()), (SIGNATURE_HEADER.into(), payload.signature.clone())],
+            body: payload.body.clone(),
+        }
+    }
+
+    /// One request, start to answer; an error unless every event was delivered.
+    pub fn run(&self, request: &IncomingRequest) -> Result<(), String> {
+        self.platform.state.entries.borrow_mut().clear();
+        self.platform.logs.borrow_mut().clear();
+        // The in-memory parts never wait, so one poll runs the request to its answer and no
+        // executor is needed (none is at hand in the wasm bench build).
+        let mut answer = std::pin::pin!(handle(&self.platform, &self.configs, request));
+        let Poll::Ready(response) = answer.as_mut().poll(&mut Context::from_waker(Waker::noop())) else {
+            return Err("the in-memory request waited".into());
+        };
+        match (response.status, response.body["status"].as_str()) {
+            (200, Some("delivered")) => Ok(()),
+            _ => Err(format!("{}: {}", response.status, response.body)),
+        }
+    }
+
+    /// [`run`](Self::run) `iterations` times.
+    pub fn run_many(&self, request: &IncomingRequest, iterations: u32) -> Result<(), String> {
+        (0..iterations).try_for_each(|_| self.run(std::hint::black_box(request)))
+    }
+}
+
 /// The in-run baseline: what any JSON webhook relay does at the least, a JSON parse of the
 /// body and a serialisation of it.
 pub fn json_roundtrip(body: &[u8]) -> usize {
@@ -211,6 +273,17 @@ mod tests {
         assert_eq!(built, payload_names().collect::<Vec<_>>());
         assert_eq!(built.len(), SAMPLES.len() + 3);
         assert!(payload("no-such-payload").is_none());
+    }
+
+    #[test]
+    fn every_payload_goes_through_the_whole_journey_as_a_first_delivery_each_time() {
+        let journey = Journey::default();
+        for payload in payloads() {
+            let request = Journey::request(&payload);
+            journey.run_many(&request, 3).unwrap_or_else(|e| panic!("{}: {e}", payload.name));
+        }
+        let wrong = Payload { signature: sign_hs256("other-key", b"{}"), ..payload("converted").expect("a sample") };
+        assert!(journey.run(&Journey::request(&wrong)).unwrap_err().starts_with("401"));
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub async fn already_handled(store: &impl KeyValueStore, keys: &[String]) -> Res
 /// Records delivered events. A failure here is logged by the caller, not fatal: the events
 /// are already in Braze, and the worst case is one duplicate if Extole sends them again.
 pub async fn record(store: &impl KeyValueStore, keys: &[&String], window_seconds: u64, delivered_at: &str) -> Result<(), StoreError> {
-    let value = json!({ "delivered_at": delivered_at }).to_string();
+    let value = serde_json::to_string(&json!({ "delivered_at": delivered_at })).unwrap_or_default();
     for key in keys {
         store.put(key, &value, Some(window_seconds)).await?;
     }

@@ -4,7 +4,7 @@
 //! key or the body.
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::error::RelayError;
 
@@ -40,6 +40,8 @@ impl Response {
 /// The structured log line of one request.
 #[derive(Debug, Default, Serialize)]
 pub struct RequestLog {
+    /// `info`, `warn` for a 4xx answer, `error` for a 5xx (set by `finish`).
+    pub level: &'static str,
     pub msg: &'static str,
     pub method: String,
     /// The route, not the full path: an unknown path may carry anything.
@@ -86,11 +88,16 @@ impl RequestLog {
             ["admin", "dead-letters", "replay"] => "/admin/dead-letters/replay",
             _ => "unknown",
         };
-        Self { msg: "request", method: method.chars().take(16).collect(), route, ..Default::default() }
+        Self { level: "info", msg: "request", method: method.chars().take(16).collect(), route, ..Default::default() }
     }
 
     pub fn finish(&mut self, response: &Response, duration_ms: i64) {
         self.status = response.status;
+        self.level = match response.status {
+            500.. => "error",
+            400.. => "warn",
+            _ => "info",
+        };
         // Answers without a `status` of their own (the operator endpoints' documents) log as
         // what their HTTP status says.
         let by_status = if response.status < 400 { "ok" } else { "error" };
@@ -103,8 +110,6 @@ impl RequestLog {
     }
 
     pub fn to_line(&self) -> String {
-        let mut line = json!(self);
-        line["level"] = json!(if self.status >= 500 { "error" } else if self.status >= 400 { "warn" } else { "info" });
-        line.to_string()
+        serde_json::to_string(self).unwrap_or_default()
     }
 }

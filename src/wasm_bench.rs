@@ -1,41 +1,58 @@
 //! Bench-only WebAssembly exports (cargo feature `wasm-bench`, never in the Worker build):
-//! the pure pipeline of [`crate::bench_support`], for `bench/wasm-cpu.mjs` to time inside a
-//! JavaScript engine with the same release profile and wasm-opt settings as the Worker.
+//! the pure pipeline and the whole journey of [`crate::bench_support`], for
+//! `bench/wasm-cpu.mjs` to time inside a JavaScript engine with the same release profile and
+//! wasm-opt settings as the Worker.
 
 use std::cell::OnceCell;
 
 use wasm_bindgen::prelude::*;
 
-use crate::bench_support::{payloads, Payload, PurePipeline};
+use crate::bench_support::{payloads, Journey, Payload, PurePipeline};
+use crate::ports::IncomingRequest;
 
-thread_local! {
-    static STATE: OnceCell<(PurePipeline, Vec<Payload>)> = const { OnceCell::new() };
+struct State {
+    pipeline: PurePipeline,
+    journey: Journey,
+    payloads: Vec<(Payload, IncomingRequest)>,
 }
 
-fn with_state<T>(f: impl FnOnce(&PurePipeline, &[Payload]) -> T) -> T {
+thread_local! {
+    static STATE: OnceCell<State> = const { OnceCell::new() };
+}
+
+fn with_state<T>(f: impl FnOnce(&State) -> T) -> T {
     STATE.with(|cell| {
-        let (pipeline, payloads) = cell.get_or_init(|| (PurePipeline::default(), payloads()));
-        f(pipeline, payloads)
+        f(cell.get_or_init(|| State {
+            pipeline: PurePipeline::default(),
+            journey: Journey::default(),
+            payloads: payloads().into_iter().map(|p| { let request = Journey::request(&p); (p, request) }).collect(),
+        }))
     })
 }
 
 /// The payloads, as JSON: `[{"name", "bytes", "events"}, ...]`.
 #[wasm_bindgen]
 pub fn bench_payloads() -> String {
-    with_state(|_, payloads| {
-        let list: Vec<_> = payloads
+    with_state(|state| {
+        let list: Vec<_> = state
+            .payloads
             .iter()
-            .map(|p| serde_json::json!({ "name": p.name, "bytes": p.body.len(), "events": p.events }))
+            .map(|(p, _)| serde_json::json!({ "name": p.name, "bytes": p.body.len(), "events": p.events }))
             .collect();
         serde_json::to_string(&list).unwrap_or_default()
     })
 }
 
-/// Runs the pure pipeline `iterations` times on payload `index`; the bytes for Braze.
+/// Runs `kind` (`pure` or `journey`) `iterations` times on payload `index`.
 #[wasm_bindgen]
-pub fn bench_run(index: usize, iterations: u32) -> Result<usize, JsError> {
-    with_state(|pipeline, payloads| {
-        let payload = payloads.get(index).ok_or_else(|| JsError::new("no such payload"))?;
-        pipeline.run_many(payload, iterations).map_err(|e| JsError::new(&e))
+pub fn bench_run(kind: &str, index: usize, iterations: u32) -> Result<(), JsError> {
+    with_state(|state| {
+        let (payload, request) = state.payloads.get(index).ok_or_else(|| JsError::new("no such payload"))?;
+        let ran = match kind {
+            "pure" => state.pipeline.run_many(payload, iterations).map(drop),
+            "journey" => state.journey.run_many(request, iterations),
+            _ => Err(format!("no bench kind {kind}: pure or journey")),
+        };
+        ran.map_err(|e| JsError::new(&e))
     })
 }
