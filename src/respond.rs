@@ -113,3 +113,26 @@ impl RequestLog {
         serde_json::to_string(self).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line_for(status: u16, body: Value) -> Value {
+        let mut log = RequestLog::new("POST", "/extole/production");
+        log.environment = Some("production".into());
+        log.finish(&Response { status, headers: Vec::new(), body }, 3);
+        serde_json::from_str(&log.to_line()).expect("a log line is JSON")
+    }
+
+    #[test]
+    fn the_log_line_levels_by_status_and_names_the_outcome() {
+        let ok = line_for(200, serde_json::json!({"status": "delivered"}));
+        assert_eq!((ok["level"].as_str(), ok["outcome"].as_str(), ok["status"].as_u64()), (Some("info"), Some("delivered"), Some(200)));
+        assert_eq!((ok["route"].as_str(), ok["environment"].as_str(), ok["duration_ms"].as_i64()), (Some("/extole/{environment}"), Some("production"), Some(3)));
+        assert!(ok.get("error").is_none() && ok.get("braze_status").is_none() && ok.get("events").is_none());
+        let refused = line_for(401, serde_json::json!({"status": "rejected", "error": "unauthorized"}));
+        assert_eq!((refused["level"].as_str(), refused["error"].as_str()), (Some("warn"), Some("unauthorized")));
+        assert_eq!(line_for(503, serde_json::json!({"error": "braze_unavailable"}))["level"], "error");
+    }
+}
