@@ -6,6 +6,7 @@
 # gzipped at zlib's default level, in bytes (1 KB = 1,000 bytes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install.sh >/dev/null # the build's tools and wrangler; quick when present
 source scripts/toolchain-env.sh
 
 BUDGET_GZIP_BYTES=${BUDGET_GZIP_BYTES:-250000}   # 250 KB (the issue's budget), in bytes
